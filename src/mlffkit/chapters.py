@@ -1,0 +1,51 @@
+"""The book's chapters: jupytext percent scripts ``book/<part>/<chapter>.py``, each paired
+with an executed ``.ipynb`` that the book renders.
+
+:func:`execute` writes the notebook from the script and runs it with papermill in the
+chapter's own folder. With no parameters the chapter runs at its embedded default
+(``profile = "book"``) and the executed notebook replaces the committed one; with parameters
+(``profile="smoke"``, say) give an ``output`` so the committed notebook is left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BOOK_DIR = REPO_ROOT / "book"
+
+
+def chapters(book_dir: Path = BOOK_DIR) -> list[Path]:
+    """Every chapter script, in a stable order."""
+    return sorted(p for p in book_dir.glob("*/*.py") if not p.name.startswith("_"))
+
+
+def notebook_path(script: Path) -> Path:
+    return script.with_suffix(".ipynb")
+
+
+def write_notebook(script: Path, target: Path | None = None) -> Path:
+    """The script as an (unexecuted) notebook at ``target`` (default: its pair)."""
+    import jupytext
+
+    target = target or notebook_path(script)
+    jupytext.write(jupytext.read(script), target, fmt="ipynb")
+    return target
+
+
+def execute(script: Path, parameters: Mapping[str, Any] | None = None,
+            output: Path | None = None, progress: bool = True) -> Path:
+    """Run one chapter with papermill; returns the executed notebook's path."""
+    import papermill
+
+    script = Path(script).resolve()
+    if parameters and output is None:
+        raise ValueError("give an output path when running with parameters, so that the "
+                         "committed notebook keeps its default run")
+    output = Path(output).resolve() if output else notebook_path(script)
+    source = write_notebook(script, output if output != notebook_path(script) else None)
+    papermill.execute_notebook(str(source), str(output), parameters=dict(parameters or {}),
+                               cwd=str(script.parent), kernel_name="python3",
+                               progress_bar=progress, request_save_on_cell_execute=False)
+    return output

@@ -1,0 +1,103 @@
+"""Command line: ``mlffkit run|experiments|book ...``.
+
+``mlffkit run spring_mass --profile book --set seeds=3`` computes (or loads) a stored result;
+``--set`` values are Python literals (``--set 'models=["mlp"]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def _literal(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, got {text!r}")
+    name, raw = text.split("=", 1)
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return name.strip(), value
+
+
+def _run(args: argparse.Namespace) -> int:
+    from mlffkit import experiments
+
+    result = experiments.run(args.experiment, args.profile, **dict(args.set or []))
+    prov = result.provenance
+    for name, table in result.tables.items():
+        print(f"# {name}: {len(table)} rows")
+        print(table.head(args.show).to_string(index=False))
+    if prov:
+        print(f"stored: key {result.record['key']}, {prov['wall_time_s']} s, "
+              f"commit {prov['git_commit']}")
+    return 0
+
+
+def _experiments(args: argparse.Namespace) -> int:
+    from mlffkit import experiments
+
+    print(experiments.describe(args.names or None))
+    return 0
+
+
+def _book_execute(args: argparse.Namespace) -> int:
+    from mlffkit import chapters
+
+    scripts = [Path(c) for c in args.chapters] or chapters.chapters()
+    params = dict(args.param or [])
+    if args.profile:
+        params["profile"] = args.profile
+    if params and not args.out_dir:
+        raise ValueError("--profile/-p need --out-dir (the committed notebooks keep the "
+                         "default run)")
+    for script in scripts:
+        out = Path(args.out_dir) / script.with_suffix(".ipynb").name if args.out_dir else None
+        print(f"executing {script} {params or '(default profile)'}", flush=True)
+        chapters.execute(script, params, out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlffkit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="compute or load an experiment's stored result")
+    run.add_argument("experiment")
+    run.add_argument("--profile", default="book", choices=("smoke", "book", "paper"))
+    run.add_argument("--set", action="append", type=_literal, metavar="NAME=VALUE")
+    run.add_argument("--show", type=int, default=10, help="rows of each table to print")
+    run.set_defaults(func=_run)
+
+    exps = sub.add_parser("experiments", help="list experiments and their profiles")
+    exps.add_argument("names", nargs="*")
+    exps.set_defaults(func=_experiments)
+
+    book = sub.add_parser("book", help="the book's chapters").add_subparsers(
+        dest="book_command", required=True)
+    execute = book.add_parser("execute", help="run chapters with papermill")
+    execute.add_argument("chapters", nargs="*", help="chapter scripts (default: all)")
+    execute.add_argument("--profile", choices=("smoke", "book", "paper"))
+    execute.add_argument("-p", "--param", action="append", type=_literal,
+                         metavar="NAME=VALUE")
+    execute.add_argument("--out-dir", help="write executed notebooks here")
+    execute.set_defaults(func=_book_execute)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:  # bad names or values: one line, no traceback
+        print(f"mlffkit: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Metrics: errors, structure, dynamics, stability and statistics."""
