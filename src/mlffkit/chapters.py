@@ -29,7 +29,8 @@ def write_notebook(script: Path, target: Path | None = None) -> Path:
     """The script as an (unexecuted) notebook at ``target`` (default: its pair)."""
     import jupytext
 
-    target = target or notebook_path(script)
+    target = Path(target or notebook_path(script))
+    target.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(jupytext.read(script), target, fmt="ipynb")
     return target
 

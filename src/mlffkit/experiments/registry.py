@@ -86,7 +86,9 @@ def run(name: str, profile: str = "book", *, store: ResultsStore | None = None,
     experiment = get(name)
     params = resolve(name, profile, **overrides)
     if profile not in experiment.stored_profiles:
-        return experiment.compute(dict(params))
+        result = experiment.compute(dict(params))
+        result.record = {"experiment": name, "params": params, "stored": False}
+        return result
     datasets = dict(experiment.datasets(params)) if experiment.datasets else {}
     return (store or ResultsStore()).load_or_run(
         name, params, experiment.compute, code_version=experiment.version,
@@ -113,7 +115,7 @@ class NotebookParameters:
 
     def values(self, namespace: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         new = {k: v for k, v in namespace.items()
-               if k not in self._before and not k.startswith("_")}
+               if k not in self._before and not k.startswith("_") and v is not self}
         profile = new.pop("profile", "book")
         return profile, {k: v for k, v in new.items() if v is not None}
 

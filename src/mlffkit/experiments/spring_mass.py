@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mlffkit.experiments.registry import Experiment, register
 from mlffkit.results import Result
@@ -146,7 +146,7 @@ def compute(params: dict) -> Result:
     rows, curves = [], np.full((len(params["models"]), len(Ts), params["seeds"],
                                 params["epochs"]), np.nan)
     jobs = [(s, m, T) for s in range(params["seeds"]) for m in params["models"] for T in Ts]
-    bar = tqdm(jobs, desc="spring-mass", unit="run")
+    bar = tqdm(jobs, desc="spring-mass", unit="run", mininterval=10)
     with torch_threads(params["threads"]):
         data = None
         for seed, model, T in bar:
@@ -202,3 +202,27 @@ SPRING_MASS = register(Experiment(
                   "epochs": 500, "batch_size": 64},
     },
 ))
+
+
+def compare_to_best(runs: pd.DataFrame, reference_T: int = 2, n_boot: int = 10_000
+                    ) -> pd.DataFrame:
+    """For each model and each T != ``reference_T``: the geometric-mean ratio
+    MSE(T) / MSE(reference_T) over seeds with a paired bootstrap 95% CI, and what it says.
+
+    ``reference_T`` is "best" for a model when every other T has a CI entirely above 1.
+    """
+    from mlffkit.metrics.statistics import paired_bootstrap_ci
+
+    rows = []
+    for model, runs_m in runs.groupby("model", sort=False):
+        wide = runs_m.pivot(index="seed", columns="T", values="test_mse")
+        for T in wide.columns:
+            if T == reference_T:
+                continue
+            est, low, high = paired_bootstrap_ci(wide[T].to_numpy(),
+                                                 wide[reference_T].to_numpy(), n_boot=n_boot)
+            verdict = (f"T={reference_T} better" if low > 0 else
+                       f"T={T} better" if high < 0 else "no clear difference")
+            rows.append({"model": model, "T": T, "ratio_vs_ref": np.exp(est),
+                         "ci_low": np.exp(low), "ci_high": np.exp(high), "verdict": verdict})
+    return pd.DataFrame(rows)
