@@ -1,0 +1,1 @@
+"""Data: registry, readers, frames, splits and reference-data generators (``generate``)."""
