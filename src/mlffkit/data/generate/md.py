@@ -1,0 +1,237 @@
+"""Resumable NVT Langevin MD with ASE, recording energies, forces and velocities.
+
+One trajectory = an equilibration of ``n_equil`` steps (friction ``equil_friction_per_ps``,
+by default stronger, to reach the target temperature quickly), then ``n_frames`` frames
+``stride`` steps apart (friction ``friction_per_ps``). Frame ``k`` is the state after step
+``n_equil + k * stride``; its ``time_fs`` is ``k * stride * timestep_fs``.
+
+Units: friction is given in 1/ps and converted once, in :func:`friction_to_ase`; velocities
+are written in Å/fs (:data:`VELOCITY_ASE_TO_A_PER_FS`). The centre of mass is held by
+:class:`ase.constraints.FixCom` (ASE's ``fixcm`` is deprecated), so a molecule of N atoms has
+3N-3 degrees of freedom for :func:`kinetic_temperature`.
+
+Resuming: every ``checkpoint_every`` steps the full float64 state (positions, momenta, the
+random generator's state, the frames so far, the elapsed time) is written atomically to a
+``.partial.npz`` file. A rerun with the same inputs (checked by a hash) continues from there
+and, with a calculator that is a pure function of the positions (:class:`~.xtb.GFN2xTB`),
+produces the same frames bit for bit as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator
+from ase.constraints import FixCom
+from ase.data import atomic_masses, covalent_radii
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
+
+FS_PER_PS = 1000.0
+VELOCITY_ASE_TO_A_PER_FS = units.fs  # ASE velocity unit Å/(Å·sqrt(amu/eV)) -> Å/fs
+FRAME_KEYS = ("positions", "energy", "forces", "velocities", "time_fs")
+
+
+def friction_to_ase(friction_per_ps: float) -> float:
+    """A Langevin friction coefficient γ in 1/ps in ASE's inverse time unit."""
+    return friction_per_ps / (FS_PER_PS * units.fs)
+
+
+@dataclass(frozen=True)
+class LangevinSettings:
+    """One trajectory's thermostat, time step and sampling; see the module docstring."""
+
+    temperature_K: float
+    timestep_fs: float
+    n_frames: int
+    friction_per_ps: float = 1.0
+    equil_friction_per_ps: float | None = None  # None: the production friction
+    n_equil: int = 0
+    stride: int = 1
+    checkpoint_every: int = 500  # steps
+
+    def __post_init__(self):
+        if self.n_frames < 1 or self.stride < 1 or self.n_equil < 0:
+            raise ValueError(f"need n_frames >= 1, stride >= 1, n_equil >= 0: {self}")
+
+    @property
+    def n_steps(self) -> int:
+        return self.n_equil + (self.n_frames - 1) * self.stride
+
+    def friction_at(self, step: int) -> float:
+        """Friction (1/ps) of the step that ends at ``step`` (1-based)."""
+        equil = self.equil_friction_per_ps
+        return equil if (step <= self.n_equil and equil is not None) else self.friction_per_ps
+
+    def frame_index(self, step: int) -> int | None:
+        offset = step - self.n_equil
+        return offset // self.stride if offset >= 0 and offset % self.stride == 0 else None
+
+
+@dataclass
+class Trajectory:
+    """A finished run: frame arrays (float64, eV/Å/fs) and what it cost."""
+
+    numbers: np.ndarray
+    frames: dict[str, np.ndarray]
+    wall_time_s: float
+    steps: int
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.wall_time_s / max(self.steps, 1)
+
+
+class Interrupted(RuntimeError):
+    """Raised by :func:`run_langevin` when ``stop_after_steps`` was reached (for tests)."""
+
+
+def kinetic_temperature(numbers: np.ndarray, velocities: np.ndarray,
+                        removed_dof: int = 3) -> np.ndarray:
+    """Instantaneous temperature (K) of frames of velocities (..., N, 3) in Å/fs."""
+    masses = atomic_masses[np.asarray(numbers)]
+    v_ase = np.asarray(velocities, dtype=float) / VELOCITY_ASE_TO_A_PER_FS
+    kinetic = 0.5 * np.einsum("i,...ij,...ij->...", masses, v_ase, v_ase)
+    dof = 3 * len(masses) - removed_dof
+    return 2.0 * kinetic / (dof * units.kB)
+
+
+def bonded(numbers: np.ndarray, positions: np.ndarray, scale: float = 1.25) -> np.ndarray:
+    """Bond matrix (..., N, N): distance below ``scale`` times the sum of covalent radii."""
+    radii = covalent_radii[np.asarray(numbers)]
+    cutoff = scale * (radii[:, None] + radii[None, :])
+    dist = np.linalg.norm(positions[..., :, None, :] - positions[..., None, :, :], axis=-1)
+    bonds = dist < cutoff
+    n = len(radii)
+    bonds[..., np.arange(n), np.arange(n)] = False
+    return bonds
+
+
+def connectivity_changes(numbers: np.ndarray, reference: np.ndarray,
+                         positions: np.ndarray) -> int:
+    """How many frames have another bond graph than the reference geometry (reactions,
+    proton transfers, dissociation)."""
+    ref = bonded(numbers, reference)
+    return int(sum((bonded(numbers, p) != ref).any() for p in positions))
+
+
+def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _checkpoint_arrays(atoms: Atoms, rng: np.random.Generator, step: int, elapsed: float,
+                       frames: dict[str, list], run_hash: str) -> dict[str, Any]:
+    arrays = {k: np.asarray(v, dtype=float) for k, v in frames.items()}
+    return {**arrays, "step": np.int64(step), "elapsed_s": np.float64(elapsed),
+            "state_positions": atoms.positions.copy(), "state_momenta": atoms.get_momenta(),
+            "rng_state": np.str_(json.dumps(rng.bit_generator.state)),
+            "run_hash": np.str_(run_hash)}
+
+
+def _restore(path: Path, run_hash: str, atoms: Atoms, rng: np.random.Generator,
+             frames: dict[str, list]) -> tuple[int, float]:
+    with np.load(path, allow_pickle=False) as ckpt:
+        if str(ckpt["run_hash"]) != run_hash:
+            raise ValueError(f"checkpoint {path} belongs to other settings or inputs; delete it "
+                             "or rerun with resume=False")
+        atoms.positions = ckpt["state_positions"]
+        atoms.set_momenta(ckpt["state_momenta"], apply_constraint=False)
+        rng.bit_generator.state = json.loads(str(ckpt["rng_state"]))
+        for key in FRAME_KEYS:
+            frames[key] = list(ckpt[key])
+        return int(ckpt["step"]), float(ckpt["elapsed_s"])
+
+
+def run_hash(numbers: np.ndarray, positions: np.ndarray, settings: LangevinSettings,
+             seed: Any, calculator: dict[str, Any]) -> str:
+    """What makes a trajectory: a checkpoint is only resumed under the same hash."""
+    import hashlib
+
+    payload = json.dumps({"settings": asdict(settings), "seed": seed, "calc": calculator,
+                          "numbers": np.asarray(numbers).tolist()}, sort_keys=True, default=str)
+    digest = hashlib.sha256(payload.encode())
+    digest.update(np.ascontiguousarray(positions, dtype=float).tobytes())
+    return digest.hexdigest()[:20]
+
+
+def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinSettings, *,
+                 seed: Any, calculator: Calculator, checkpoint: Path | None = None,
+                 resume: bool = True, progress: str | bool = False,
+                 stop_after_steps: int | None = None) -> Trajectory:
+    """Run one trajectory (see the module docstring); ``seed`` is anything
+    :func:`numpy.random.default_rng` takes. ``progress``: a tqdm label, or False."""
+    from tqdm.auto import tqdm
+
+    describe = getattr(calculator, "describe", lambda: {"calculator": type(calculator).__name__})
+    key = run_hash(numbers, positions, settings, seed, describe())
+    atoms = Atoms(numbers=numbers, positions=np.asarray(positions, dtype=float))
+    atoms.set_constraint(FixCom())
+    atoms.calc = calculator
+    rng = np.random.default_rng(seed)
+    frames: dict[str, list] = {k: [] for k in FRAME_KEYS}
+    step, elapsed = 0, 0.0
+    if checkpoint is not None and checkpoint.exists() and resume:
+        step, elapsed = _restore(checkpoint, key, atoms, rng, frames)
+    else:
+        thermalize_momenta(atoms, temperature_K=settings.temperature_K, rng=rng)
+        Stationary(atoms)
+        ZeroRotation(atoms)
+
+    dyn = Langevin(atoms, timestep=settings.timestep_fs * units.fs,
+                   temperature_K=settings.temperature_K,
+                   friction=friction_to_ase(settings.friction_at(step + 1)), fixcm=False,
+                   rng=rng)
+
+    def record(at_step: int) -> None:
+        k = settings.frame_index(at_step)
+        if k is None or k < len(frames["time_fs"]):
+            return
+        frames["positions"].append(atoms.positions.copy())
+        frames["energy"].append(atoms.get_potential_energy())
+        frames["forces"].append(atoms.get_forces(apply_constraint=False).copy())
+        frames["velocities"].append(atoms.get_velocities() * VELOCITY_ASE_TO_A_PER_FS)
+        frames["time_fs"].append(k * settings.stride * settings.timestep_fs)
+
+    def save() -> None:
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_savez(checkpoint, _checkpoint_arrays(atoms, rng, step, elapsed, frames, key))
+
+    start = time.perf_counter() - elapsed
+    forces = None
+    if step == 0:
+        record(0)
+    bar = tqdm(total=settings.n_steps, initial=step, desc=progress or None,
+               disable=progress is False, mininterval=5.0, unit="step")
+    with bar:
+        while step < settings.n_steps:
+            friction = friction_to_ase(settings.friction_at(step + 1))
+            if friction != dyn.fr:
+                dyn.set_friction(friction)
+            forces = dyn.step(forces)
+            step += 1
+            record(step)
+            bar.update(1)
+            elapsed = time.perf_counter() - start
+            if step % settings.checkpoint_every == 0 or step == stop_after_steps:
+                save()
+            if stop_after_steps is not None and step >= stop_after_steps:
+                raise Interrupted(f"stopped after step {step} (checkpoint written)")
+    arrays = {k: np.asarray(v, dtype=float) for k, v in frames.items()}
+    return Trajectory(numbers=np.asarray(numbers), frames=arrays,
+                      wall_time_s=time.perf_counter() - start, steps=settings.n_steps)

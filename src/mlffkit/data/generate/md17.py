@@ -1,0 +1,76 @@
+"""``xtb-md17``: GFN2-xTB Langevin MD of the eight MD17 molecules at 500 K, 0.5 fs.
+
+MD17 (Chmiela et al. 2017) is DFT (PBE+vdW-TS) MD at 500 K with a 0.5 fs step; its full
+trajectories are not in the data mirror (only rMD17's 100k-frame subsample, randomly ordered).
+This set keeps what the temporal methods need, consecutive 0.5 fs frames, with a cheaper
+engine. Each trajectory starts from frame ``start_frame`` of rMD17's ``train_01`` split (the
+mirror file is named, with its sha256, in the provenance), centred at its centre of mass,
+with Maxwell-Boltzmann velocities.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .base import MDConfig, Member, SetSpec, member_seed
+from .store import REPO_ROOT, sha256_file
+
+MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene", "salicylic",
+             "toluene", "uracil")
+RMD17_DIR = Path("rmd17-npz") / "rmd17-npz"
+
+
+@dataclass(frozen=True)
+class MD17Config(MDConfig):
+    molecules: tuple[str, ...] = MOLECULES
+    temperature_K: float = 500.0
+    timestep_fs: float = 0.5
+    n_equil: int = 2000   # 1 ps at 10/ps
+    n_frames: int = 5000  # 2.5 ps of consecutive frames at 1/ps
+    start_frame: int = 0
+    seed: int = 17
+
+
+def mirror_roots() -> list[Path]:
+    """Where the read-only data mirror may be: ``MLFFKIT_DATA_DIR``, then ``../shared/data``."""
+    roots = [Path(os.environ["MLFFKIT_DATA_DIR"])] if os.environ.get("MLFFKIT_DATA_DIR") else []
+    return roots + [REPO_ROOT.parent / "shared" / "data"]
+
+
+def rmd17_file(molecule: str) -> Path:
+    rel = RMD17_DIR / f"rmd17_{molecule}_train_01.npz"
+    for root in mirror_roots():
+        if (root / rel).exists():
+            return root / rel
+    raise FileNotFoundError(f"{rel} not found under {[str(r) for r in mirror_roots()]}; set "
+                            "MLFFKIT_DATA_DIR to the folder that holds the rMD17 mirror")
+
+
+def members(config: MD17Config) -> list[Member]:
+    out = []
+    for name in config.molecules:
+        if name not in MOLECULES:
+            raise ValueError(f"unknown MD17 molecule {name!r}; valid: {', '.join(MOLECULES)}")
+        path = rmd17_file(name)
+        with np.load(path) as npz:
+            numbers = npz["nuclear_charges"].astype(np.int64)
+            positions = npz["coords"][config.start_frame].astype(float)
+        from ase.data import atomic_masses
+
+        masses = atomic_masses[numbers]
+        positions = positions - masses @ positions / masses.sum()
+        out.append(Member(
+            key=name, numbers=numbers, positions=positions, settings=config.langevin(),
+            seed=member_seed(config.seed, name),
+            info={"start": {"file": (RMD17_DIR / path.name).as_posix(),
+                            "sha256": sha256_file(path), "frame": config.start_frame}}))
+    return out
+
+
+SPEC = SetSpec(name="xtb-md17", config_type=MD17Config, members=members,
+               summary="GFN2-xTB NVT Langevin MD of the eight MD17 molecules at 500 K, "
+                       "0.5 fs, consecutive frames after equilibration")

@@ -1,0 +1,123 @@
+"""Where generated sets live, how their files are written, and how they are checked.
+
+A set is a folder ``<root>/<name>/`` of ``.npz`` files (plus, for some sets, ``split.json``)
+and a ``provenance.json`` that lists every file with its sha256. The ``.npz`` files are
+written with fixed zip timestamps, so identical arrays give identical bytes: regenerating a set
+on the same machine reproduces the committed checksums, and :func:`verify` says so.
+
+Root: ``MLFFKIT_GENERATED_DIR`` if set, else ``data/generated`` of this checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+PROVENANCE = "provenance.json"
+PARTIAL_SUFFIX = ".partial.npz"
+REPO_ROOT = Path(__file__).resolve().parents[4]
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class VerifyError(RuntimeError):
+    """A generated set does not match its provenance checksums."""
+
+
+def default_root() -> Path:
+    env = os.environ.get("MLFFKIT_GENERATED_DIR")
+    if env:
+        return Path(env)
+    if (REPO_ROOT / "pyproject.toml").exists():
+        return REPO_ROOT / "data" / "generated"
+    return Path.home() / ".local" / "share" / "mlffkit" / "generated"
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _atomic(path: Path, write: Callable[[Any], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """A compressed ``.npz`` (readable by :func:`numpy.load`) with reproducible bytes."""
+
+    def write(handle) -> None:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED,
+                             compresslevel=9) as archive:
+            for name, value in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+    _atomic(path, write)
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    text = json.dumps(payload, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    _atomic(path, lambda handle: handle.write(text.encode()))
+
+
+def read_provenance(set_dir: Path) -> dict[str, Any] | None:
+    path = set_dir / PROVENANCE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def verify_dir(set_dir: Path, raise_on_error: bool = True) -> dict[str, str]:
+    """Status of every file of a set: ``ok``, ``missing``, ``sha256 mismatch``, ``unlisted``
+    (an ``.npz``/``.json`` on disk that provenance does not list) or ``partial`` (an
+    unfinished checkpoint). Raises :class:`VerifyError` on anything but ``ok``/``partial``."""
+    prov = read_provenance(set_dir)
+    if prov is None:
+        raise VerifyError(f"{set_dir / PROVENANCE} is missing: generate the set first")
+    status: dict[str, str] = {}
+    for rel, entry in prov["files"].items():
+        path = set_dir / rel
+        if not path.exists():
+            status[rel] = "missing"
+        elif sha256_file(path) != entry["sha256"]:
+            status[rel] = "sha256 mismatch"
+        else:
+            status[rel] = "ok"
+    for path in sorted(set_dir.rglob("*")):
+        rel = path.relative_to(set_dir).as_posix()
+        if path.name.endswith(PARTIAL_SUFFIX):
+            status[rel] = "partial"
+        elif path.suffix in {".npz", ".json"} and rel not in status and rel != PROVENANCE:
+            status[rel] = "unlisted"
+    if not prov.get("complete"):
+        status[PROVENANCE] = "incomplete (generation has not finished)"
+    bad = {k: v for k, v in status.items() if v not in {"ok", "partial"}}
+    if bad and raise_on_error:
+        lines = "\n".join(f"  {k}: {v}" for k, v in sorted(bad.items()))
+        raise VerifyError(f"generated set {set_dir} does not match its provenance:\n{lines}")
+    return status
