@@ -77,7 +77,8 @@ def generate(name: str, out_dir: Path | str | None = None, resume: bool = True,
         if entry is None:
             entry = _run_member(folder, rel, member, config, resume, progress)
         prov["files"][rel] = entry
-        prov["wall_time_s"] = round(sum(e.get("wall_time_s", 0) for e in prov["files"].values()), 1)
+        for total in ("wall_time_s", "cpu_time_s"):
+            prov[total] = round(sum(e.get(total, 0) for e in prov["files"].values()), 1)
         write_json(folder / PROVENANCE, prov)
     if the_spec.extra_files is not None:
         for rel in the_spec.extra_files(config, members, folder):
@@ -146,7 +147,7 @@ def _provenance_head(name: str, the_spec: SetSpec, config: MDConfig,
         "storage": {"positions, forces, velocities": config.dtype,
                     "energy, time_fs, mmff_energy": "float64",
                     "units": "Å, eV, eV/Å, Å/fs, fs"},
-        "wall_time_s": 0.0, "files": {},
+        "wall_time_s": 0.0, "cpu_time_s": 0.0, "files": {},
     }
 
 
@@ -188,7 +189,9 @@ def _run_member(folder: Path, rel: str, member: Member, config: MDConfig, resume
         "sha256": sha256_file(path), "bytes": path.stat().st_size,
         "frames": int(len(frames["energy"])), "atoms": int(len(member.numbers)),
         "md_steps": traj.steps, "wall_time_s": round(traj.wall_time_s, 2),
-        "seconds_per_step": round(traj.seconds_per_step, 5), "seed": member.seed,
+        "cpu_time_s": round(traj.cpu_time_s, 2),
+        "cpu_seconds_per_step": round(traj.cpu_time_s / max(traj.steps, 1), 5),
+        "seed": member.seed,
         "run_hash": run_hash(member.numbers, member.positions, member.settings, member.seed,
                              calculator.describe()),
         "dtype": config.dtype, "temperature_K": member.settings.temperature_K,

@@ -83,11 +83,8 @@ class Trajectory:
     numbers: np.ndarray
     frames: dict[str, np.ndarray]
     wall_time_s: float
+    cpu_time_s: float  # this process's CPU time: the cost on a shared machine
     steps: int
-
-    @property
-    def seconds_per_step(self) -> float:
-        return self.wall_time_s / max(self.steps, 1)
 
 
 class Interrupted(RuntimeError):
@@ -134,17 +131,18 @@ def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
         raise
 
 
-def _checkpoint_arrays(atoms: Atoms, rng: np.random.Generator, step: int, elapsed: float,
-                       frames: dict[str, list], run_hash: str) -> dict[str, Any]:
+def _checkpoint_arrays(atoms: Atoms, rng: np.random.Generator, step: int,
+                       elapsed: tuple[float, float], frames: dict[str, list],
+                       run_hash: str) -> dict[str, Any]:
     arrays = {k: np.asarray(v, dtype=float) for k, v in frames.items()}
-    return {**arrays, "step": np.int64(step), "elapsed_s": np.float64(elapsed),
+    return {**arrays, "step": np.int64(step), "elapsed_s": np.asarray(elapsed),
             "state_positions": atoms.positions.copy(), "state_momenta": atoms.get_momenta(),
             "rng_state": np.str_(json.dumps(rng.bit_generator.state)),
             "run_hash": np.str_(run_hash)}
 
 
 def _restore(path: Path, run_hash: str, atoms: Atoms, rng: np.random.Generator,
-             frames: dict[str, list]) -> tuple[int, float]:
+             frames: dict[str, list]) -> tuple[int, tuple[float, float]]:
     with np.load(path, allow_pickle=False) as ckpt:
         if str(ckpt["run_hash"]) != run_hash:
             raise ValueError(f"checkpoint {path} belongs to other settings or inputs; delete it "
@@ -154,7 +152,8 @@ def _restore(path: Path, run_hash: str, atoms: Atoms, rng: np.random.Generator,
         rng.bit_generator.state = json.loads(str(ckpt["rng_state"]))
         for key in FRAME_KEYS:
             frames[key] = list(ckpt[key])
-        return int(ckpt["step"]), float(ckpt["elapsed_s"])
+        wall, cpu = ckpt["elapsed_s"]
+        return int(ckpt["step"]), (float(wall), float(cpu))
 
 
 def run_hash(numbers: np.ndarray, positions: np.ndarray, settings: LangevinSettings,
@@ -184,7 +183,7 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
     atoms.calc = calculator
     rng = np.random.default_rng(seed)
     frames: dict[str, list] = {k: [] for k in FRAME_KEYS}
-    step, elapsed = 0, 0.0
+    step, elapsed = 0, (0.0, 0.0)  # wall and CPU seconds before this process
     if checkpoint is not None and checkpoint.exists() and resume:
         step, elapsed = _restore(checkpoint, key, atoms, rng, frames)
     else:
@@ -212,7 +211,11 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             _atomic_savez(checkpoint, _checkpoint_arrays(atoms, rng, step, elapsed, frames, key))
 
-    start = time.perf_counter() - elapsed
+    start = time.perf_counter() - elapsed[0], time.process_time() - elapsed[1]
+
+    def spent() -> tuple[float, float]:
+        return time.perf_counter() - start[0], time.process_time() - start[1]
+
     forces = None
     if step == 0:
         record(0)
@@ -227,11 +230,12 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
             step += 1
             record(step)
             bar.update(1)
-            elapsed = time.perf_counter() - start
+            elapsed = spent()
             if step % settings.checkpoint_every == 0 or step == stop_after_steps:
                 save()
             if stop_after_steps is not None and step >= stop_after_steps:
                 raise Interrupted(f"stopped after step {step} (checkpoint written)")
     arrays = {k: np.asarray(v, dtype=float) for k, v in frames.items()}
-    return Trajectory(numbers=np.asarray(numbers), frames=arrays,
-                      wall_time_s=time.perf_counter() - start, steps=settings.n_steps)
+    wall, cpu = spent()
+    return Trajectory(numbers=np.asarray(numbers), frames=arrays, wall_time_s=wall,
+                      cpu_time_s=cpu, steps=settings.n_steps)
