@@ -1,0 +1,158 @@
+"""A tiny stand-in potential and reference trajectory that follow the model contract.
+
+For self-checks of the training machinery (tests, ``ddp_check``) without the real models:
+:class:`ToyBatch` has the fields of ``mlffkit.graph.Batch`` and :class:`PairPotential` the
+methods of ``mlffkit.models.Potential`` (``forward(batch, forces, stress)``,
+``predict_displacement``, ``predict_next_frame``, ``parameter_groups``). Not a model to use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from mlffkit.training.data import Structure
+
+
+@dataclass
+class ToyBatch:
+    """Concatenated structures: ``pos`` (N, 3), ``numbers`` (N,), ``batch`` (N,) structure
+    index, ``cell`` (B, 3, 3) or None, ``pbc`` (B, 3) or None, ``n_structures`` B."""
+
+    pos: Tensor
+    numbers: Tensor
+    batch: Tensor
+    cell: Tensor | None
+    pbc: Tensor | None
+    n_structures: int
+
+    def to(self, device) -> "ToyBatch":
+        return replace(self, **{f.name: getattr(self, f.name).to(device)
+                                for f in fields(self) if isinstance(getattr(self, f.name),
+                                                                    Tensor)})
+
+
+def _pairs(batch: ToyBatch, pos: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """All ordered pairs (i, j), i != j, within each structure, and r_ij = r_i - r_j."""
+    same = batch.batch[:, None] == batch.batch[None, :]
+    same.fill_diagonal_(False)
+    i, j = same.nonzero(as_tuple=True)
+    return i, j, pos[i] - pos[j]
+
+
+class PairPotential(nn.Module):
+    """``E = Σ_i ε(z_i) + ½ Σ_{i≠j} φ(|r_ij|)``, φ an MLP on Gaussian distance features;
+    forces by autograd. Per-atom features ``h_i = Σ_j ψ(|r_ij|)``. The displacement head maps
+    the window's concatenated features to two coefficients per atom, multiplying an
+    equivariant neighbour vector and the last frame-to-frame motion."""
+
+    def __init__(self, window: int = 2, hidden: int = 16, n_basis: int = 8,
+                 n_species: int = 10):
+        super().__init__()
+        self.window = window
+        self.register_buffer("centres", torch.linspace(0.5, 4.0, n_basis))
+        self.species_energy = nn.Embedding(n_species, 1)
+        self.pair_energy = nn.Sequential(nn.Linear(n_basis, hidden), nn.SiLU(),
+                                         nn.Linear(hidden, 1))
+        self.pair_features = nn.Sequential(nn.Linear(n_basis, hidden), nn.SiLU())
+        self.displacement_head = nn.Linear(window * hidden, 2)
+        self.next_frame_head = nn.Linear(window * hidden, 2)
+
+    def _basis(self, distance: Tensor) -> Tensor:
+        return torch.exp(-(distance[:, None] - self.centres) ** 2)
+
+    def features(self, batch: ToyBatch, pos: Tensor | None = None) -> Tensor:
+        pos = batch.pos if pos is None else pos
+        i, _, r = _pairs(batch, pos)
+        per_pair = self.pair_features(self._basis(torch.linalg.vector_norm(r, dim=-1)))
+        return torch.zeros(len(pos), per_pair.shape[1], dtype=pos.dtype,
+                           device=pos.device).index_add(0, i, per_pair)
+
+    def forward(self, batch: ToyBatch, forces: bool = True, stress: bool = False) -> dict:
+        if stress:
+            raise NotImplementedError("the toy potential has no stress")
+        pos = batch.pos.detach().requires_grad_(forces)
+        i, _, r = _pairs(batch, pos)
+        pair = 0.5 * self.pair_energy(self._basis(torch.linalg.vector_norm(r, dim=-1)))
+        atomic = self.species_energy(batch.numbers).squeeze(-1)
+        atomic = atomic.index_add(0, i, pair.squeeze(-1))
+        energy = torch.zeros(batch.n_structures, dtype=pos.dtype,
+                             device=pos.device).index_add(0, batch.batch, atomic)
+        out = {"energy": energy, "features": self.features(batch, pos)}
+        if forces:
+            out["forces"] = -torch.autograd.grad(energy.sum(), pos,
+                                                 create_graph=self.training)[0]
+        return out
+
+    def _window_coefficients(self, batches: list[ToyBatch], head: nn.Module,
+                             features: list[Tensor] | None) -> Tensor:
+        if len(batches) != self.window:
+            raise ValueError(f"model built for windows of {self.window}, got {len(batches)}")
+        features = features or [self.features(b) for b in batches]
+        return head(torch.cat(list(features), dim=-1))
+
+    def _vectors(self, batches: list[ToyBatch]) -> tuple[Tensor, Tensor]:
+        last = batches[-1]
+        i, _, r = _pairs(last, last.pos)
+        weight = torch.exp(-torch.linalg.vector_norm(r, dim=-1, keepdim=True))
+        neighbour = torch.zeros_like(last.pos).index_add(0, i, weight * r)
+        motion = last.pos - batches[-2].pos if len(batches) > 1 else torch.zeros_like(last.pos)
+        return neighbour, motion
+
+    def predict_displacement(self, batches: list[ToyBatch],
+                             features: list[Tensor] | None = None) -> Tensor:
+        a = self._window_coefficients(batches, self.displacement_head, features)
+        neighbour, motion = self._vectors(batches)
+        return a[:, :1] * neighbour + a[:, 1:] * motion
+
+    def predict_next_frame(self, batches: list[ToyBatch],
+                           features: list[Tensor] | None = None) -> dict:
+        a = self._window_coefficients(batches, self.next_frame_head, features)
+        neighbour, _ = self._vectors(batches)
+        last = batches[-1]
+        energy = torch.zeros(last.n_structures, dtype=a.dtype,
+                             device=a.device).index_add(0, last.batch, a[:, 0])
+        return {"energy": energy, "forces": a[:, 1:] * neighbour}
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"representation": list(self.pair_features.parameters()),
+                "main_head": [*self.species_energy.parameters(),
+                              *self.pair_energy.parameters()],
+                "displacement_head": [*self.displacement_head.parameters(),
+                                      *self.next_frame_head.parameters()],
+                "prior_head": []}
+
+
+def spring_energy_forces(positions: np.ndarray, rest: float = 1.5, k: float = 0.5
+                         ) -> tuple[float, np.ndarray]:
+    """``E = k Σ_{i<j} (|r_ij| - rest)^2`` (eV, Å) and its forces."""
+    r = positions[:, None] - positions[None]
+    d = np.linalg.norm(r, axis=-1)
+    np.fill_diagonal(d, 1.0)
+    stretch = d - rest
+    np.fill_diagonal(stretch, 0.0)
+    energy = k * np.sum(np.triu(stretch ** 2, 1))
+    forces = -np.sum((2 * k * stretch / d)[:, :, None] * r, axis=1)
+    return float(energy), forces
+
+
+def toy_trajectory(n_frames: int, n_atoms: int = 4, dt: float = 0.1, seed: int = 0,
+                   numbers: np.ndarray | None = None) -> list[Structure]:
+    """Velocity-Verlet trajectory (unit masses) of atoms joined by springs, as Structures."""
+    rng = np.random.default_rng(seed)
+    numbers = np.asarray(numbers if numbers is not None else rng.integers(1, 9, n_atoms))
+    pos = rng.normal(scale=1.0, size=(n_atoms, 3))
+    vel = rng.normal(scale=0.3, size=(n_atoms, 3))
+    energy, forces = spring_energy_forces(pos)
+    frames = []
+    for _ in range(n_frames):
+        frames.append(Structure(numbers=numbers, positions=pos.copy(), energy=energy,
+                                forces=forces.copy()))
+        vel = vel + 0.5 * dt * forces
+        pos = pos + dt * vel
+        energy, forces = spring_energy_forces(pos)
+        vel = vel + 0.5 * dt * forces
+    return frames

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from mlffkit.training.data import (BatchLoader, LabelledBatch, Structure, Window,
+                                   displacement, move_to, trajectory_windows)
+
+
+def test_collate_structures_concatenates(trajectory, collate_frames):
+    labelled = collate_frames(trajectory[:3])
+    assert labelled.batch.pos.shape == (12, 3) and labelled.batch.n_structures == 3
+    assert labelled.batch.batch.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert labelled.energy.dtype == torch.float64 and labelled.forces.shape == (12, 3)
+    assert labelled.batch.cell is None
+
+
+def test_windows_hold_T_frames_next_frame_and_displacement(trajectory, collate_toy_windows):
+    items = trajectory_windows(trajectory, 3, anchors=[2, 10])
+    window = collate_toy_windows(items)
+    assert len(window.frames) == 3 and window.n_structures == 2
+    expected = np.concatenate([trajectory[3].positions - trajectory[2].positions,
+                               trajectory[11].positions - trajectory[10].positions])
+    np.testing.assert_allclose(window.displacement.numpy(), expected)
+    np.testing.assert_allclose(window.frames[0].batch.pos[:4].numpy(), trajectory[0].positions)
+    np.testing.assert_allclose(window.next_frame.batch.pos[4:].numpy(), trajectory[11].positions)
+    with pytest.raises(ValueError, match="lack 2 earlier frames"):
+        trajectory_windows(trajectory, 3, anchors=[1])
+    assert len(trajectory_windows(trajectory, 2)) == len(trajectory) - 2
+
+
+def test_displacement_uses_minimum_image():
+    cell = np.diag([10.0, 10.0, 10.0])
+    def at(x):
+        return Structure(np.array([1]), np.array([[x, 5.0, 5.0]]), 0.0, np.zeros((1, 3)),
+                         cell, np.array([True, False, True]))
+    np.testing.assert_allclose(displacement(at(9.9), at(0.1)), [[0.2, 0.0, 0.0]], atol=1e-12)
+
+
+def test_structure_from_atoms():
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+    atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.7]])
+    atoms.calc = SinglePointCalculator(atoms, energy=-1.5, forces=np.ones((2, 3)))
+    structure = Structure.from_atoms(atoms)
+    assert structure.energy == -1.5 and structure.cell is None
+    assert structure.forces.shape == (2, 3)
+
+
+def test_loader_order_depends_on_seed_and_epoch_only():
+    loader = BatchLoader(list(range(10)), 4, seed=1)
+    first = list(loader)
+    assert [len(b) for b in first] == [4, 4, 2]
+    assert list(loader) == first
+    loader.set_epoch(1)
+    assert list(loader) != first
+    loader.set_epoch(0)
+    assert list(loader.iter_from(1)) == first[1:]
+
+
+def test_ranks_split_every_global_batch():
+    items = list(range(11))
+    single = BatchLoader(items, 4, seed=5, drop_last=True)
+    ranks = [BatchLoader(items, 4, seed=5, rank=r, world_size=2) for r in range(2)]
+    assert len(single) == len(ranks[0]) == 2
+    for whole, half0, half1 in zip(single, *ranks):
+        assert whole == half0 + half1 and len(half0) == len(half1) == 2
+    with pytest.raises(ValueError):
+        BatchLoader(items, 1, world_size=2)
+
+
+def test_move_to_walks_containers(trajectory, collate_toy_windows):
+    window = collate_toy_windows(trajectory_windows(trajectory, 2, anchors=[1]))
+    moved = move_to({"w": [window], "n": 3}, "cpu")
+    assert isinstance(moved["w"][0], Window) and moved["n"] == 3
+    assert isinstance(moved["w"][0].frames[0], LabelledBatch)
