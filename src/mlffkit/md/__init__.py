@@ -1,0 +1,13 @@
+"""Molecular dynamics: :func:`simulate` with NVE / Langevin / Nosé-Hoover-chain integrators,
+stop rules and incremental output, in physical units (fs, K, 1/ps, Å/fs).
+
+Stability stop rules of Fu et al. (bond lengths, windowed RDF) are in
+:mod:`mlffkit.metrics.stability`; this package does not import the metrics layer.
+"""
+
+from .output import THERMO_COLUMNS
+from .simulate import ENSEMBLES, SimulationResult, simulate
+from .stop_rules import NonFiniteRule, StopEvent, StopRule, TemperatureBoundsRule
+
+__all__ = ["simulate", "SimulationResult", "ENSEMBLES", "StopRule", "StopEvent",
+           "NonFiniteRule", "TemperatureBoundsRule", "THERMO_COLUMNS"]

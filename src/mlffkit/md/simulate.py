@@ -1,0 +1,214 @@
+"""Molecular dynamics with any ASE calculator: NVE or NVT, stop rules, incremental output.
+
+Ensembles (ASE 3.29 integrators):
+
+- ``"nve"``: velocity Verlet (``ase.md.verlet.VelocityVerlet``).
+- ``"langevin"``: NVT Langevin (``ase.md.langevin.Langevin``), friction in 1/ps.
+- ``"nose_hoover_chain"``: NVT Nosé-Hoover chain (``ase.md.nose_hoover_chain.
+  NoseHooverChainNVT``), thermostat damping time in fs (default 100 time steps, as ASE advises)
+  and chain length.
+
+Units are physical throughout: time step and times in fs, temperature in K, friction in 1/ps,
+velocities in Å/fs; :mod:`mlffkit.md.units` converts them to ASE's units in one place.
+
+Step 0 is the starting structure. After every step the stop rules are checked (a non-finite
+energy or force always stops the run), a thermo row is written every ``log_every`` steps and a
+frame every ``write_every`` steps (the frame at which a rule fires is written too: it shows
+why). If the calculator raises, the run stops there: everything written so far stays on disk
+and :class:`SimulationResult` records the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.constraints import FixCom
+from ase.md.langevin import Langevin
+from ase.md.md import MolecularDynamics
+from ase.md.nose_hoover_chain import NoseHooverChainNVT
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.verlet import VelocityVerlet
+from tqdm.auto import tqdm
+
+from .output import ThermoLog, TrajectoryWriter
+from .stop_rules import NonFiniteRule, StopEvent, StopRule
+from .units import ANGSTROM_PER_FS_TO_ASE_VELOCITY, friction_per_ps_to_ase, fs_to_ase_time
+
+ENSEMBLES = ("nve", "langevin", "nose_hoover_chain")
+NOSE_HOOVER_DEFAULT_DAMPING_STEPS = 100
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What a run did.
+
+    steps_completed: the last step whose state was fully computed (0: the start only; -1: the
+    calculator failed on the starting structure).
+    stop: why the run ended early (None when all requested steps ran).
+    atoms: the integrator's Atoms; after a calculator error its positions are the ones the
+    calculator failed on, not those of the last completed step (see the trajectory for those).
+    steps_per_second: completed steps / wall time of the stepping loop (output included).
+    """
+
+    ensemble: str
+    dt_fs: float
+    steps_requested: int
+    steps_completed: int
+    stop: StopEvent | None
+    frames_written: int
+    trajectory_path: Path | None
+    log_path: Path | None
+    wall_time_s: float
+    atoms: Atoms
+
+    @property
+    def time_fs(self) -> float:
+        """Simulated time reached, fs."""
+        return max(self.steps_completed, 0) * self.dt_fs
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stop is not None
+
+    @property
+    def steps_per_second(self) -> float:
+        return max(self.steps_completed, 0) / self.wall_time_s if self.wall_time_s > 0 else float("nan")
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames_written / self.wall_time_s if self.wall_time_s > 0 else float("nan")
+
+
+def simulate(atoms: Atoms, calculator: Calculator, *, ensemble: str, dt_fs: float, steps: int,
+             T_K: float | None = None, friction_per_ps: float | None = None,
+             tdamp_fs: float | None = None, chain_length: int = 3, seed: int = 0,
+             velocities=None, fix_com: bool = False, stop_rules: Sequence[StopRule] = (),
+             trajectory: str | Path | None = None, log: str | Path | None = None,
+             log_every: int = 1, write_every: int | None = None,
+             progress: bool = True) -> SimulationResult:
+    """Run ``steps`` MD steps of ``atoms`` (copied, not modified) with ``calculator``.
+
+    ensemble: ``"nve"``, ``"langevin"`` (needs ``T_K``, ``friction_per_ps``) or
+    ``"nose_hoover_chain"`` (needs ``T_K``; ``tdamp_fs`` defaults to 100 ``dt_fs``).
+    velocities: None draws Maxwell-Boltzmann velocities at ``T_K`` from ``seed`` with zero
+    centre-of-mass momentum; ``"from_atoms"`` keeps the momenta ``atoms`` carries; an array
+    ``(N, 3)`` gives them in Å/fs.
+    fix_com: add ASE's ``FixCom`` constraint (keeps the centre of mass still).
+    stop_rules: extra :class:`~mlffkit.md.stop_rules.StopRule` objects (non-finite energies and
+    forces always stop the run), e.g. ``mlffkit.metrics.stability.BondLengthRule()``.
+    trajectory, log: output paths (extxyz, or ASE ``.traj``; CSV); None writes nothing.
+    write_every: frame interval in steps (default ``log_every``).
+    """
+    _check_arguments(ensemble, dt_fs, steps, T_K, friction_per_ps, log_every, write_every)
+    atoms = atoms.copy()
+    if fix_com:
+        atoms.set_constraint(FixCom())
+    _set_initial_velocities(atoms, velocities, T_K, seed)
+    atoms.calc = calculator
+    dynamics = _integrator(atoms, ensemble, dt_fs, T_K, friction_per_ps, tdamp_fs, chain_length,
+                           seed)
+    rules = [NonFiniteRule(), *stop_rules]
+    for rule in rules:
+        rule.start(atoms)
+    write_every = log_every if write_every is None else write_every
+    writer = TrajectoryWriter(trajectory) if trajectory is not None else None
+    thermo = ThermoLog(log) if log is not None else None
+    completed, stop = -1, None
+    bar = tqdm(total=steps, disable=not progress, unit="step", desc=f"MD {ensemble}")
+    started = time.perf_counter()
+    states = dynamics.irun(steps)
+    try:
+        while stop is None:
+            try:  # advance one step; the calculator runs here
+                next(states)
+                energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+            except StopIteration:
+                break
+            except Exception as error:  # the calculator failed: keep what is written, say why
+                stop = StopEvent("calculator_error", f"{type(error).__name__}: {error}",
+                                 completed + 1, (completed + 1) * dt_fs)
+                break
+            step = dynamics.nsteps
+            time_fs = step * dt_fs
+            stop = _first_stop(rules, atoms, step, time_fs)
+            if writer is not None and (step % write_every == 0 or stop is not None):
+                writer.write(atoms, energy, forces)
+            if thermo is not None and (step % log_every == 0 or stop is not None):
+                thermo.write(step, time_fs, energy, atoms.get_kinetic_energy(),
+                             atoms.get_temperature())
+            completed = step
+            bar.update(1 if step > 0 else 0)
+    finally:
+        wall_time = time.perf_counter() - started
+        bar.close()
+        for output in (writer, thermo):
+            if output is not None:
+                output.close()
+    return SimulationResult(ensemble, dt_fs, steps, completed, stop,
+                            writer.frames_written if writer is not None else 0,
+                            writer.path if writer is not None else None,
+                            thermo.path if thermo is not None else None, wall_time, atoms)
+
+
+def _first_stop(rules, atoms: Atoms, step: int, time_fs: float) -> StopEvent | None:
+    for rule in rules:
+        reason = rule.check(atoms, step, time_fs)
+        if reason is not None:
+            return StopEvent(rule.name, reason, step, time_fs)
+    return None
+
+
+def _integrator(atoms: Atoms, ensemble: str, dt_fs: float, T_K, friction_per_ps, tdamp_fs,
+                chain_length: int, seed: int) -> MolecularDynamics:
+    timestep = fs_to_ase_time(dt_fs)
+    if ensemble == "nve":
+        return VelocityVerlet(atoms, timestep)
+    if ensemble == "langevin":
+        return Langevin(atoms, timestep, temperature_K=T_K,
+                        friction=friction_per_ps_to_ase(friction_per_ps), fixcm=False,
+                        rng=np.random.default_rng(seed))
+    damping_fs = NOSE_HOOVER_DEFAULT_DAMPING_STEPS * dt_fs if tdamp_fs is None else tdamp_fs
+    return NoseHooverChainNVT(atoms, timestep, temperature_K=T_K,
+                              tdamp=fs_to_ase_time(damping_fs), tchain=chain_length)
+
+
+def _set_initial_velocities(atoms: Atoms, velocities, T_K, seed: int) -> None:
+    if isinstance(velocities, str):
+        if velocities != "from_atoms":
+            raise ValueError(f"velocities must be None, 'from_atoms' or an array, "
+                             f"got {velocities!r}")
+        return
+    if velocities is None:
+        if T_K is None:
+            raise ValueError("Maxwell-Boltzmann velocities need T_K (or pass velocities=...)")
+        MaxwellBoltzmannDistribution(atoms, temperature_K=T_K, rng=np.random.default_rng(seed))
+        Stationary(atoms)
+        return
+    velocities = np.asarray(velocities, dtype=float)
+    if velocities.shape != (len(atoms), 3) or not np.all(np.isfinite(velocities)):
+        raise ValueError(f"velocities must be finite with shape ({len(atoms)}, 3) in Å/fs")
+    atoms.set_velocities(velocities * ANGSTROM_PER_FS_TO_ASE_VELOCITY)
+
+
+def _check_arguments(ensemble, dt_fs, steps, T_K, friction_per_ps, log_every, write_every):
+    if ensemble not in ENSEMBLES:
+        raise ValueError(f"ensemble must be one of {ENSEMBLES}, got {ensemble!r}")
+    if not dt_fs > 0:
+        raise ValueError("dt_fs must be positive")
+    if int(steps) != steps or steps < 0:
+        raise ValueError("steps must be a non-negative integer")
+    if ensemble != "nve" and (T_K is None or T_K <= 0):
+        raise ValueError(f"ensemble {ensemble!r} needs a positive T_K")
+    if ensemble == "langevin" and (friction_per_ps is None or friction_per_ps <= 0):
+        raise ValueError("the Langevin thermostat needs a positive friction_per_ps (1/ps)")
+    if ensemble != "langevin" and friction_per_ps is not None:
+        raise ValueError("friction_per_ps applies to the Langevin ensemble only")
+    for name, every in (("log_every", log_every), ("write_every", write_every)):
+        if every is not None and (int(every) != every or every < 1):
+            raise ValueError(f"{name} must be a positive integer")

@@ -1,0 +1,78 @@
+"""Stop rules: callbacks that end a simulation early and say why.
+
+A stop rule is any object with a ``name``, a ``start(atoms)`` called once on the starting
+structure, and ``check(atoms, step, time_fs)`` called after every step (step 0 is the start);
+``check`` returns None to go on or a sentence saying why to stop. :func:`mlffkit.md.simulate`
+turns the first such sentence into a :class:`StopEvent`.
+
+Rules here need only the current state. The stability rules of Fu et al. (bond lengths for
+molecules, windowed RDFs for periodic systems) live with their offline versions in
+:mod:`mlffkit.metrics.stability` (``BondLengthRule``, ``RDFWindowRule``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from ase import Atoms
+
+
+@runtime_checkable
+class StopRule(Protocol):
+    name: str
+
+    def start(self, atoms: Atoms) -> None: ...
+
+    def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class StopEvent:
+    """Why and when a run stopped early: ``step`` and ``time_fs`` of the offending state."""
+
+    rule: str
+    reason: str
+    step: int
+    time_fs: float
+
+
+class NonFiniteRule:
+    """Stop when the potential energy or any force is NaN or infinite. Always active."""
+
+    name = "non_finite"
+
+    def start(self, atoms: Atoms) -> None:
+        return None
+
+    def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None:
+        energy = atoms.get_potential_energy()
+        forces = atoms.get_forces()
+        if not np.isfinite(energy):
+            return f"potential energy is {energy}"
+        if not np.all(np.isfinite(forces)):
+            return f"{int(np.sum(~np.isfinite(forces).all(axis=1)))} atoms have non-finite forces"
+        return None
+
+
+class TemperatureBoundsRule:
+    """Stop when the instantaneous temperature leaves ``[T_min_K, T_max_K]``.
+
+    Fu et al.'s simulator uses 0.1 K to 100 000 K (the defaults)."""
+
+    name = "temperature_bounds"
+
+    def __init__(self, T_min_K: float = 0.1, T_max_K: float = 1.0e5):
+        if not 0 <= T_min_K < T_max_K:
+            raise ValueError("need 0 <= T_min_K < T_max_K")
+        self.T_min_K, self.T_max_K = T_min_K, T_max_K
+
+    def start(self, atoms: Atoms) -> None:
+        return None
+
+    def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None:
+        temperature = atoms.get_temperature()
+        if self.T_min_K <= temperature <= self.T_max_K:
+            return None
+        return f"temperature {temperature:.1f} K outside [{self.T_min_K}, {self.T_max_K}] K"

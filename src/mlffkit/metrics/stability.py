@@ -1,0 +1,241 @@
+r"""Simulation stability (Fu et al. 2023, App. C Eq. 8-9), offline and online.
+
+Molecules (Eq. 9): a trajectory becomes unstable at the first frame where any bond length
+deviates from its reference length by more than Δ (0.5 Å for MD17 and alanine dipeptide)::
+
+    max_{(i,j) in bonds} | |x_i(T) - x_j(T)| - b_ij | > Δ
+
+Bonds come from covalent radii on a reference structure: ``d_ij < r_i + r_j + tolerance``. Fu et
+al.'s code finds them with ASE's ``NeighborList(natural_cutoffs(atoms))``, whose default skin of
+0.3 Å is added to both radii, hence the default ``tolerance_A = 0.6``. Their reference lengths
+are the mean bond lengths over the reference trajectory; pass ``reference_lengths`` for that,
+the default is the lengths in the structure the bonds were found on.
+
+Periodic systems (Eq. 8): unstable at the first time T whose window [T, T + τ) of frames has an
+RDF with integrated absolute error above Δ against the reference RDF (τ = 1 ps; Δ = 3.0 for water
+with any of the O-O, H-H, H-O RDFs, 1.0 for LiPS). Fu et al.'s loop starts at the second frame
+and reports the window start minus one frame; here windows start at frame 0 and the stable time
+is the start of the first failing window.
+
+Stable time = time of the first unstable frame (or of the last frame when none is), from the
+first frame. :class:`BondLengthRule` and :class:`RDFWindowRule` apply the same tests during a
+run as stop rules for :func:`mlffkit.md.simulate`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.data import covalent_radii
+
+from ._inputs import as_frames, bin_edges_array, finite_array
+from .comparison import integrated_absolute_error
+from .pairs import minimum_image, periodic_pairs
+from .structure import radial_distributions
+
+FU2023_BOND_TOLERANCE_A = 0.6       # 2 x ASE NeighborList default skin (0.3 Å)
+FU2023_BOND_THRESHOLD_A = 0.5
+FU2023_RDF_THRESHOLD = {"water": 3.0, "lips": 1.0}
+FU2023_RDF_WINDOW_FS = 1000.0
+
+
+@dataclass(frozen=True)
+class StabilityResult:
+    """first_unstable_frame: index of the first unstable frame, None if all are stable.
+    stable_time_fs: time of that frame (or of the last frame) after the first frame."""
+
+    first_unstable_frame: int | None
+    stable_time_fs: float
+    n_frames: int
+
+    @property
+    def stable(self) -> bool:
+        return self.first_unstable_frame is None
+
+
+def find_bonds(structure, species=None, cell=None, pbc=None, *,
+               tolerance_A: float = FU2023_BOND_TOLERANCE_A) -> np.ndarray:
+    """Bonded pairs ``(B, 2)``, ``i < j``, in the first frame of ``structure``:
+    ``d_ij < r_cov,i + r_cov,j + tolerance_A`` (ASE covalent radii, periodic images included)."""
+    frames = as_frames(structure, species, cell, pbc, name="structure")
+    numbers = frames.require_numbers("find_bonds")
+    radii = covalent_radii[numbers]
+    cutoff = 2.0 * radii.max() + tolerance_A
+    cell0 = None if frames.cells is None else frames.cells[0]
+    i, j, d = periodic_pairs(frames.positions[0], cell0, frames.pbc, cutoff)
+    bonded = (d < radii[i] + radii[j] + tolerance_A) & (i != j)
+    bonds = np.sort(np.stack([i[bonded], j[bonded]], axis=1), axis=1)
+    return np.unique(bonds, axis=0)
+
+
+def bond_lengths(trajectory, bonds, species=None, cell=None, pbc=None) -> np.ndarray:
+    """Lengths ``(F, B)`` in Å of the given bonds, at the minimum image when periodic."""
+    frames = as_frames(trajectory, species, cell, pbc)
+    bonds = _bonds_array(bonds, frames.n_atoms)
+    vectors = frames.positions[:, bonds[:, 1]] - frames.positions[:, bonds[:, 0]]
+    return np.linalg.norm(minimum_image(vectors, frames.cells, frames.pbc), axis=-1)
+
+
+def max_bond_deviation(trajectory, *, bonds=None, reference_lengths=None, species=None,
+                       cell=None, pbc=None, tolerance_A: float = FU2023_BOND_TOLERANCE_A
+                       ) -> np.ndarray:
+    """Largest |bond length - reference length| per frame ``(F,)``, Å.
+
+    Bonds default to :func:`find_bonds` on the first frame, reference lengths to their lengths
+    in that frame."""
+    frames = as_frames(trajectory, species, cell, pbc)
+    if bonds is None:
+        bonds = find_bonds(frames, tolerance_A=tolerance_A)
+    lengths = bond_lengths(frames, bonds)
+    if lengths.shape[1] == 0:
+        raise ValueError("no bonds found: check species, positions (Å) or tolerance_A")
+    reference = lengths[0] if reference_lengths is None else \
+        finite_array(reference_lengths, "reference_lengths", ndim=1)
+    if reference.shape != lengths.shape[1:]:
+        raise ValueError(f"{reference.size} reference lengths for {lengths.shape[1]} bonds")
+    return np.max(np.abs(lengths - reference), axis=1)
+
+
+def bond_stability(trajectory, frame_interval_fs: float, *,
+                   threshold_A: float = FU2023_BOND_THRESHOLD_A, bonds=None,
+                   reference_lengths=None, species=None, cell=None, pbc=None,
+                   tolerance_A: float = FU2023_BOND_TOLERANCE_A) -> StabilityResult:
+    """Stability of a molecular trajectory by bond lengths (Fu et al. Eq. 9)."""
+    deviation = max_bond_deviation(trajectory, bonds=bonds, reference_lengths=reference_lengths,
+                                   species=species, cell=cell, pbc=pbc, tolerance_A=tolerance_A)
+    return stability_from_flags(deviation > threshold_A, frame_interval_fs)
+
+
+def rdf_window_stability(trajectory, reference_rdfs: Mapping, bin_edges,
+                         frame_interval_fs: float, *, threshold: float,
+                         window_fs: float = FU2023_RDF_WINDOW_FS, species=None, cell=None,
+                         pbc=None, convention: str = "fu2023") -> StabilityResult:
+    """Stability of a periodic trajectory by windowed RDFs (Fu et al. Eq. 8).
+
+    reference_rdfs: ``{pair: g_ref}`` on ``bin_edges`` (pair ``None`` for the total RDF, e.g.
+    LiPS; ``("O", "O")``, ``("H", "H")``, ``("H", "O")`` for water). A window fails when any
+    pair's integrated absolute error exceeds ``threshold``. The window holds
+    ``round(window_fs / frame_interval_fs)`` frames.
+    """
+    frames = as_frames(trajectory, species, cell, pbc)
+    window = _window_frames(window_fs, frame_interval_fs)
+    if frames.n_frames < window:
+        raise ValueError(f"{frames.n_frames} frames are fewer than one window of {window}")
+    edges = bin_edges_array(bin_edges)
+    per_frame = radial_distributions(frames, edges, pairs=list(reference_rdfs),
+                                     convention=convention, per_frame=True)
+    failing = np.zeros(frames.n_frames - window + 1, dtype=bool)
+    for pair, g in per_frame.items():
+        cumulative = np.concatenate([np.zeros((1, g.shape[1])), np.cumsum(g, axis=0)])
+        window_means = (cumulative[window:] - cumulative[:-window]) / window
+        failing |= integrated_absolute_error(window_means, reference_rdfs[pair], edges) > threshold
+    flags = np.zeros(frames.n_frames, dtype=bool)
+    flags[:failing.size] = failing
+    return stability_from_flags(flags, frame_interval_fs)
+
+
+def stability_from_flags(unstable, frame_interval_fs: float) -> StabilityResult:
+    """:class:`StabilityResult` from per-frame instability flags."""
+    unstable = np.asarray(unstable, dtype=bool)
+    if frame_interval_fs <= 0:
+        raise ValueError("frame_interval_fs must be positive")
+    first = int(np.argmax(unstable)) if unstable.any() else None
+    last = unstable.size - 1 if first is None else first
+    return StabilityResult(first, last * float(frame_interval_fs), unstable.size)
+
+
+class BondLengthRule:
+    """Stop rule: stop when a bond deviates more than ``threshold_A`` from its reference length.
+
+    Bonds (and reference lengths) are found on the starting structure unless given."""
+
+    name = "bond_length"
+
+    def __init__(self, threshold_A: float = FU2023_BOND_THRESHOLD_A, *, bonds=None,
+                 reference_lengths=None, tolerance_A: float = FU2023_BOND_TOLERANCE_A):
+        self.threshold_A = threshold_A
+        self.tolerance_A = tolerance_A
+        self._given = (bonds, reference_lengths)
+        self.bonds = self.reference_lengths = None
+
+    def start(self, atoms: Atoms) -> None:
+        bonds, reference = self._given
+        self.bonds = find_bonds(atoms, tolerance_A=self.tolerance_A) if bonds is None else \
+            _bonds_array(bonds, len(atoms))
+        if self.bonds.shape[0] == 0:
+            raise ValueError("BondLengthRule found no bonds in the starting structure")
+        self.reference_lengths = bond_lengths(atoms, self.bonds)[0] if reference is None else \
+            finite_array(reference, "reference_lengths", ndim=1)
+
+    def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None:
+        deviation = np.abs(bond_lengths(atoms, self.bonds)[0] - self.reference_lengths)
+        worst = int(np.argmax(deviation))
+        if deviation[worst] <= self.threshold_A:
+            return None
+        i, j = self.bonds[worst]
+        return (f"bond {i}-{j} deviates {deviation[worst]:.3f} Å from its reference "
+                f"{self.reference_lengths[worst]:.3f} Å (> {self.threshold_A} Å)")
+
+
+class RDFWindowRule:
+    """Stop rule: stop when the RDF over the last ``window_fs`` of sampled frames departs from
+    the reference by more than ``threshold`` (integrated absolute error, any pair).
+
+    Frames are sampled every ``sample_every_steps`` steps; the window holds
+    ``round(window_fs / (sample_every_steps * dt_fs))`` samples and slides by one sample."""
+
+    name = "rdf_window"
+
+    def __init__(self, reference_rdfs: Mapping, bin_edges, *, threshold: float, dt_fs: float,
+                 window_fs: float = FU2023_RDF_WINDOW_FS, sample_every_steps: int = 1,
+                 convention: str = "fu2023"):
+        self.reference_rdfs = dict(reference_rdfs)
+        self.bin_edges = bin_edges_array(bin_edges)
+        self.threshold = threshold
+        self.sample_every_steps = int(sample_every_steps)
+        self.window = _window_frames(window_fs, sample_every_steps * dt_fs)
+        self.convention = convention
+        self._recent: deque = deque(maxlen=self.window)
+
+    def start(self, atoms: Atoms) -> None:
+        as_frames(atoms).require_cell("RDFWindowRule")
+        self._recent.clear()
+
+    def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None:
+        if step % self.sample_every_steps:
+            return None
+        self._recent.append(radial_distributions(atoms, self.bin_edges,
+                                                 pairs=list(self.reference_rdfs),
+                                                 convention=self.convention))
+        if len(self._recent) < self.window:
+            return None
+        for pair, reference in self.reference_rdfs.items():
+            mean = np.mean([sample[pair] for sample in self._recent], axis=0)
+            error = integrated_absolute_error(mean, reference, self.bin_edges)
+            if error > self.threshold:
+                return (f"RDF {pair or 'total'} over the last {self.window} samples departs "
+                        f"from the reference by {error:.3f} (> {self.threshold})")
+        return None
+
+
+def _window_frames(window_fs: float, frame_interval_fs: float) -> int:
+    if window_fs <= 0 or frame_interval_fs <= 0:
+        raise ValueError("window_fs and the frame interval must be positive")
+    return max(1, int(round(window_fs / frame_interval_fs)))
+
+
+def _bonds_array(bonds, n_atoms: int) -> np.ndarray:
+    bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
+    if bonds.size and (bonds.min() < 0 or bonds.max() >= n_atoms):
+        raise ValueError(f"bond indices must lie in [0, {n_atoms})")
+    return bonds
+
+
+__all__ = ["StabilityResult", "find_bonds", "bond_lengths", "max_bond_deviation",
+           "bond_stability", "rdf_window_stability", "stability_from_flags", "BondLengthRule",
+           "RDFWindowRule", "FU2023_BOND_TOLERANCE_A", "FU2023_BOND_THRESHOLD_A",
+           "FU2023_RDF_THRESHOLD", "FU2023_RDF_WINDOW_FS"]
