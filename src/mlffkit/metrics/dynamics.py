@@ -183,4 +183,6 @@ def _msd_all_origins(positions: np.ndarray) -> np.ndarray:
     cumulative_tail = np.concatenate([np.zeros((1,) + squared.shape[1:]),
                                       np.cumsum(squared[::-1], axis=0)[:-1]])
     s1 = (total - cumulative_head - cumulative_tail) / remaining[:, None]
-    return np.mean(s1 - 2.0 * s2, axis=-1)
+    msd = np.maximum(np.mean(s1 - 2.0 * s2, axis=-1), 0.0)   # FFT round-off can dip below 0
+    msd[0] = 0.0
+    return msd
