@@ -157,3 +157,21 @@ def test_committed_set_matches_its_checksums(name):
         pytest.skip(f"{name} is still being generated")
     status = gen.verify(name)
     assert status and all(v in {"ok", "partial"} for v in status.values())
+
+
+def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
+    from ase.build import molecule
+
+    from mlffkit.data.generate.md import Interrupted, LangevinSettings, run_langevin
+    from mlffkit.data.generate.xtb import GFN2xTB
+
+    stale = tmp_path / "xtb-shifts" / "test_elements" / "00_CH4S.partial.npz"
+    stale.parent.mkdir(parents=True)
+    water = molecule("H2O")
+    with pytest.raises(Interrupted):
+        run_langevin(water.numbers, water.positions, LangevinSettings(500.0, 0.5, 5), seed=1,
+                     calculator=GFN2xTB(), checkpoint=stale, stop_after_steps=2)
+    with pytest.warns(UserWarning, match="other settings; starting over"):
+        gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
+    assert not stale.exists()
+    assert gen.verify("xtb-shifts", out_dir=tmp_path)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import warnings
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,8 @@ import numpy as np
 
 from . import iso17, md17, shifts
 from .base import MDConfig, Member, SetSpec
-from .md import connectivity_changes, kinetic_temperature, run_hash, run_langevin
+from .md import (checkpoint_run_hash, connectivity_changes, kinetic_temperature, run_hash,
+                 run_langevin)
 from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_commit,
                     read_provenance, sha256_file, verify_dir, write_json, write_npz)
 
@@ -168,9 +170,14 @@ def _run_member(folder: Path, rel: str, member: Member, config: MDConfig, resume
                 progress: bool) -> dict[str, Any]:
     path = folder / rel
     checkpoint = path.with_name(path.name[: -len(".npz")] + PARTIAL_SUFFIX)
-    if not resume:
-        checkpoint.unlink(missing_ok=True)
     calculator = config.calculator()
+    key = run_hash(member.numbers, member.positions, member.settings, member.seed,
+                   calculator.describe())
+    if checkpoint.exists() and (not resume or checkpoint_run_hash(checkpoint) != key):
+        if resume:
+            warnings.warn(f"{checkpoint} was written under other settings; starting over",
+                          stacklevel=3)
+        checkpoint.unlink()
     traj = run_langevin(member.numbers, member.positions, member.settings, seed=member.seed,
                         calculator=calculator, checkpoint=checkpoint, resume=resume,
                         progress=f"{folder.name}/{member.key}" if progress else False)
@@ -192,8 +199,7 @@ def _run_member(folder: Path, rel: str, member: Member, config: MDConfig, resume
         "cpu_time_s": round(traj.cpu_time_s, 2),
         "cpu_seconds_per_step": round(traj.cpu_time_s / max(traj.steps, 1), 5),
         "seed": member.seed,
-        "run_hash": run_hash(member.numbers, member.positions, member.settings, member.seed,
-                             calculator.describe()),
+        "run_hash": key,
         "dtype": config.dtype, "temperature_K": member.settings.temperature_K,
         "mean_kinetic_temperature_K": round(float(temps.mean()), 1),
         "connectivity_changed_frames": connectivity_changes(member.numbers, member.positions,

@@ -156,6 +156,12 @@ def _restore(path: Path, run_hash: str, atoms: Atoms, rng: np.random.Generator,
         return int(ckpt["step"]), (float(wall), float(cpu))
 
 
+def checkpoint_run_hash(path: Path) -> str:
+    """The inputs hash a checkpoint was written under."""
+    with np.load(path, allow_pickle=False) as ckpt:
+        return str(ckpt["run_hash"])
+
+
 def run_hash(numbers: np.ndarray, positions: np.ndarray, settings: LangevinSettings,
              seed: Any, calculator: dict[str, Any]) -> str:
     """What makes a trajectory: a checkpoint is only resumed under the same hash."""

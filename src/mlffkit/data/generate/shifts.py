@@ -13,8 +13,9 @@ ones: acyclic, C/H/N/O, 500 K):
 ``test_rings``            cyclic C/H/N/O molecules (other connectivity), 500 K
 ========================  ======================================================
 
-Frames are ``stride`` MD steps apart after an equilibration, so they are less correlated than
-consecutive steps. The paper's data are DFT (SPICE, ANI-1x, MD17); GFN2-xTB plays the
+Frames are ``stride`` MD steps apart, so they are less correlated than consecutive steps,
+after an equilibration at a strong friction (50/ps: 0.2 ps take a molecule from its MMFF94
+minimum to temperature). The paper's data are DFT (SPICE, ANI-1x, MD17); GFN2-xTB plays the
 reference here and MMFF94 the cheap prior.
 """
 
@@ -55,7 +56,8 @@ class ShiftsConfig(MDConfig):
     temperature_K: float = 500.0
     hot_temperature_K: float = 1500.0
     timestep_fs: float = 0.5
-    n_equil: int = 400        # 0.2 ps at 10/ps
+    n_equil: int = 400        # 0.2 ps = 10 relaxation times at 50/ps
+    equil_friction_per_ps: float = 50.0
     stride: int = 20          # 10 fs between frames
     n_frames: int = 25        # train frames per molecule
     n_frames_test: int = 20   # test frames per molecule
