@@ -113,13 +113,14 @@ def bond_stability(trajectory, frame_interval_fs: float, *,
 def rdf_window_stability(trajectory, reference_rdfs: Mapping, bin_edges,
                          frame_interval_fs: float, *, threshold: float,
                          window_fs: float = FU2023_RDF_WINDOW_FS, species=None, cell=None,
-                         pbc=None, convention: str = "fu2023") -> StabilityResult:
+                         pbc=None, convention: str = "ase") -> StabilityResult:
     """Stability of a periodic trajectory by windowed RDFs (Fu et al. Eq. 8).
 
     reference_rdfs: ``{pair: g_ref}`` on ``bin_edges`` (pair ``None`` for the total RDF, e.g.
     LiPS; ``("O", "O")``, ``("H", "H")``, ``("H", "O")`` for water). A window fails when any
     pair's integrated absolute error exceeds ``threshold``. The window holds
-    ``round(window_fs / frame_interval_fs)`` frames.
+    ``round(window_fs / frame_interval_fs)`` frames. ``convention`` must be the one the
+    reference RDFs were computed with (``"fu2023"`` reproduces Fu et al.'s binning).
     """
     frames = as_frames(trajectory, species, cell, pbc)
     window = _window_frames(window_fs, frame_interval_fs)
@@ -192,7 +193,7 @@ class RDFWindowRule:
 
     def __init__(self, reference_rdfs: Mapping, bin_edges, *, threshold: float, dt_fs: float,
                  window_fs: float = FU2023_RDF_WINDOW_FS, sample_every_steps: int = 1,
-                 convention: str = "fu2023"):
+                 convention: str = "ase"):
         self.reference_rdfs = dict(reference_rdfs)
         self.bin_edges = bin_edges_array(bin_edges)
         self.threshold = threshold
