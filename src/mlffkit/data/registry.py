@@ -1,0 +1,460 @@
+"""The dataset registry: every data file by name, upstream URL, sha256, license and citation.
+
+The table lives in ``registry.json`` next to this module (built from the data mirror's
+``MANIFEST.json`` by :mod:`mlffkit.data.build_registry`), so nothing outside the package is
+needed at import time. Two kinds of names:
+
+- a *file*: its path in the mirror, e.g. ``rmd17-npz/rmd17-npz/rmd17_aspirin_train_01.npz``;
+- a *dataset*: what :func:`load` reads, e.g. ``rmd17/aspirin/train_01``,
+  ``egraff/md17/naphthalene/test``, ``egraff/lips20/Li2S`` (a deepmd directory). See
+  :func:`datasets` (or ``mlffkit data list``).
+
+Where files are found, in this order (the first directory that holds *all* of a dataset's
+files wins):
+
+1. ``$MLFFKIT_DATA`` (laid out like the mirror: ``$MLFFKIT_DATA/<file name>``);
+2. the mirror beside the checkout: ``<repo root>/../shared/data``;
+3. the download cache ``~/.cache/mlffkit`` (``$XDG_CACHE_HOME/mlffkit``);
+4. a download from the file's URL into ``$MLFFKIT_DATA`` if set, else the cache (not when
+   ``MLFFKIT_OFFLINE=1``). A download goes to a temporary file in the target folder, is
+   checked against the sha256 and only then renamed into place; a failed or mismatching
+   download leaves nothing behind.
+
+The sha256 is always checked. Verified checksums are remembered by (path, size, mtime) in
+``~/.cache/mlffkit/sha256-cache.json`` so that repeated resolves do not re-hash; a file that is
+changed in place (new size or mtime) is hashed again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import mlffkit
+
+from .errors import ChecksumMismatchError, DataError, DataNotFoundError
+from .readers import READERS
+
+REGISTRY_JSON = Path(__file__).with_name("registry.json")
+#: The checkout's root (``src/mlffkit/__init__.py`` -> repository root).
+REPO_ROOT = Path(mlffkit.__file__).resolve().parents[2]
+_CHUNK = 1 << 20
+
+
+# -- where things are ----------------------------------------------------------------------
+def env_data_dir() -> Path | None:
+    """``$MLFFKIT_DATA`` as a path, or None."""
+    value = os.environ.get("MLFFKIT_DATA")
+    return Path(value).expanduser() if value else None
+
+
+def mirror_dir() -> Path:
+    """The read-only data mirror beside the checkout: ``<repo root>/../shared/data``."""
+    return REPO_ROOT.parent / "shared" / "data"
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mlffkit`` or ``~/.cache/mlffkit``: downloads and the checksum cache."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "mlffkit"
+
+
+def download_dir() -> Path:
+    """Where downloads go: ``$MLFFKIT_DATA`` if set, else :func:`cache_dir`."""
+    return env_data_dir() or cache_dir()
+
+
+def search_dirs() -> list[tuple[str, Path]]:
+    """The data directories in resolution order, as (label, path)."""
+    out = []
+    if env_data_dir() is not None:
+        out.append(("MLFFKIT_DATA", env_data_dir()))
+    out.append(("mirror", mirror_dir()))
+    out.append(("cache", cache_dir()))
+    seen, unique = set(), []
+    for label, path in out:
+        key = str(path.resolve()) if path.exists() else str(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append((label, path))
+    return unique
+
+
+# -- entries -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileEntry:
+    """One registered file. ``name`` is its path in the mirror (and in every data dir)."""
+
+    name: str
+    url: str
+    sha256: str
+    size: int
+    repo: str
+    commit: str
+    license: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset: ``format`` (a key of ``readers.READERS``) read from ``path`` (a file,
+    or a directory holding ``files``) with ``options``; ``metadata`` is added to what the
+    reader returns."""
+
+    name: str
+    format: str
+    path: str
+    files: tuple[str, ...]
+    size: int
+    description: str
+    license: str
+    citation: str
+    options: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+# -- checksums -----------------------------------------------------------------------------
+def sha256_of(path) -> str:
+    """The sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ChecksumCache:
+    """sha256 of files keyed by (absolute path, size, mtime_ns), kept in a JSON file.
+
+    A cache that cannot be read or written is ignored (it only saves time)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._table: dict[str, list] | None = None
+
+    def _load(self) -> dict[str, list]:
+        if self._table is None:
+            self._table = {}
+            if self.path is not None and self.path.exists():
+                try:
+                    self._table = dict(json.loads(self.path.read_text()))
+                except (OSError, ValueError):
+                    self._table = {}
+        return self._table
+
+    @staticmethod
+    def _key(path: Path) -> tuple[str, int, int]:
+        stat = path.stat()
+        return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+    def sha256(self, path: Path, fresh: bool = False) -> str:
+        """The file's sha256, from the cache unless ``fresh`` or the file changed."""
+        key, size, mtime = self._key(path)
+        table = self._load()
+        cached = table.get(key)
+        if not fresh and cached and cached[0] == size and cached[1] == mtime:
+            return cached[2]
+        digest = sha256_of(path)
+        table[key] = [size, mtime, digest]
+        self._save()
+        return digest
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sha256-cache.",
+                                       suffix=".tmp")
+            with os.fdopen(fd, "w") as handle:
+                json.dump(self._table, handle)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+# -- the registry --------------------------------------------------------------------------
+class Registry:
+    """Files and datasets of a registry table (the parsed ``registry.json``).
+
+    ``dirs`` (list of (label, path)), ``download_to`` and ``checksum_cache`` default to the
+    environment-dependent :func:`search_dirs`, :func:`download_dir` and
+    ``cache_dir()/sha256-cache.json``, looked up at each call; tests pass their own."""
+
+    def __init__(self, table: dict[str, Any], dirs: list[tuple[str, Path]] | None = None,
+                 download_to: Path | None = None, checksum_cache: ChecksumCache | None = None):
+        self.files: dict[str, FileEntry] = {}
+        for repo, source in table["sources"].items():
+            for path, (size, sha) in source["files"].items():
+                name = source["prefix"] + path
+                url = f"https://raw.githubusercontent.com/{repo}/{source['commit']}/{path}"
+                self.files[name] = FileEntry(name, source.get("urls", {}).get(path, url), sha,
+                                             size, repo, source["commit"], source["license"],
+                                             source["citation"])
+        self.datasets: dict[str, Dataset] = {}
+        for name, spec in table["datasets"].items():
+            path = spec["path"]
+            files = ((path,) if path in self.files else
+                     tuple(sorted(f for f in self.files if f.startswith(path.rstrip("/") + "/"))))
+            if not files:
+                raise ValueError(f"registry: dataset {name} has no registered files at {path}")
+            first = self.files[files[0]]
+            size = sum(self.files[f].size for f in files)
+            self.datasets[name] = Dataset(name, spec["format"], path, files, size,
+                                          spec.get("description", ""), first.license,
+                                          first.citation, dict(spec.get("options", {})),
+                                          dict(spec.get("metadata", {})))
+        self._dirs, self._download_to = dirs, download_to
+        self._cache = checksum_cache
+        self._default_cache: ChecksumCache | None = None
+
+    # -- lookup ----------------------------------------------------------------------------
+    def dirs(self) -> list[tuple[str, Path]]:
+        return self._dirs if self._dirs is not None else search_dirs()
+
+    def download_to(self) -> Path:
+        return self._download_to if self._download_to is not None else download_dir()
+
+    @property
+    def checksums(self) -> ChecksumCache:
+        if self._cache is not None:
+            return self._cache
+        path = cache_dir() / "sha256-cache.json"
+        if self._default_cache is None or self._default_cache.path != path:
+            self._default_cache = ChecksumCache(path)
+        return self._default_cache
+
+    def file(self, name: str) -> FileEntry:
+        try:
+            return self.files[name]
+        except KeyError:
+            raise KeyError(_unknown("file", name, self.files)) from None
+
+    def dataset(self, name: str) -> Dataset:
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise KeyError(_unknown("dataset", name, self.datasets)) from None
+
+    def expand(self, patterns: Iterable[str]) -> list[str]:
+        """File names of the datasets or files matching ``patterns`` (exact names or
+        ``fnmatch`` globs such as ``rmd17/aspirin/*``), in order, without repeats."""
+        out: dict[str, None] = {}
+        for pattern in patterns:
+            hits = [d for d in self.datasets if fnmatch.fnmatchcase(d, pattern)]
+            names = [f for d in hits for f in self.datasets[d].files]
+            names += [f for f in self.files if fnmatch.fnmatchcase(f, pattern)]
+            if not names:
+                raise KeyError(_unknown("dataset or file", pattern,
+                                        [*self.datasets, *self.files]))
+            out.update(dict.fromkeys(names))
+        return list(out)
+
+    def locate(self, name: str) -> tuple[str, Path] | None:
+        """(label, path) of the first data directory holding file ``name``; no hashing."""
+        for label, root in self.dirs():
+            if (root / name).is_file():
+                return label, root / name
+        return None
+
+    # -- resolving -------------------------------------------------------------------------
+    def _check(self, entry: FileEntry, path: Path, fresh: bool = False) -> Path:
+        actual = self.checksums.sha256(path, fresh=fresh)
+        if actual != entry.sha256:
+            raise ChecksumMismatchError(
+                path, entry.sha256, actual,
+                f"The file is corrupt or not the registered version of {entry.name}. Fix: "
+                f"delete it and run `mlffkit data fetch {entry.name}` (downloads "
+                f"{entry.url}), or replace it with the upstream file.")
+        return path
+
+    def resolve_file(self, name: str, download: bool = True) -> Path:
+        """Path of registered file ``name`` after checking its sha256 (see module doc)."""
+        return self._resolve(self.file(name).name, (name,), download)
+
+    def resolve(self, name: str, download: bool = True) -> Path:
+        """Path of dataset ``name`` (its file, or its directory), every file checked."""
+        dataset = self.dataset(name)
+        return self._resolve(dataset.path, dataset.files, download)
+
+    def _resolve(self, path: str, files: tuple[str, ...], download: bool) -> Path:
+        for _, root in self.dirs():
+            if all((root / f).is_file() for f in files):
+                for f in files:
+                    self._check(self.files[f], root / f)
+                return root / path
+        target = self.download_to()
+        for f in files:
+            if not (target / f).is_file():
+                self._obtain(self.files[f], target / f, download)
+            self._check(self.files[f], target / f)
+        return target / path
+
+    def _obtain(self, entry: FileEntry, target: Path, download: bool) -> None:
+        """Put a verified copy of ``entry`` at ``target``: from another data directory if
+        one has it, else downloaded."""
+        for _, root in self.dirs():
+            source = root / entry.name
+            if source.is_file() and source != target:
+                self._check(entry, source)
+                with open(source, "rb") as handle:
+                    _atomic_write(target, iter(lambda: handle.read(_CHUNK), b""), entry,
+                                  str(source))
+                return
+        looked = ", ".join(f"{label} ({root})" for label, root in self.dirs())
+        if not download or os.environ.get("MLFFKIT_OFFLINE", "") not in ("", "0"):
+            raise DataNotFoundError(
+                f"{entry.name} is not in any data directory (looked in {looked}) and "
+                f"downloading is off. Fix: put the file at $MLFFKIT_DATA/{entry.name} or allow "
+                f"the download from {entry.url}.")
+        try:
+            with urllib.request.urlopen(entry.url, timeout=60) as response:
+                _atomic_write(target, iter(lambda: response.read(_CHUNK), b""), entry,
+                              entry.url)
+        except DataError:
+            raise
+        except (OSError, ValueError) as err:  # URLError is an OSError
+            raise DataNotFoundError(
+                f"could not download {entry.name} from {entry.url} ({err}); looked in "
+                f"{looked}. Fix: check the connection, or put the file at "
+                f"$MLFFKIT_DATA/{entry.name}.") from err
+
+    # -- whole datasets --------------------------------------------------------------------
+    def load(self, name: str, download: bool = True, **options):
+        """Read dataset ``name`` with its registered reader; ``options`` override the
+        registered reader options. Returns what the reader returns (``Frames``, a list of
+        ``Frames``, a dict, a ``FreeEnergySurface``); ``Frames`` get ``metadata["dataset"]``
+        and the dataset's own metadata (e.g. ``timestep_fs``)."""
+        dataset = self.dataset(name)
+        path = self.resolve(name, download=download)
+        result = READERS[dataset.format](path, **{**dataset.options, **options})
+        for frames in (result if isinstance(result, list) else [result]):
+            if hasattr(frames, "metadata"):
+                frames.metadata.update({"dataset": name, **dataset.metadata})
+        return result
+
+    def fetch(self, patterns: Iterable[str], download: bool = True) -> list[Path]:
+        """Resolve (download where needed) every file of the matching datasets/files."""
+        return [self.resolve_file(f, download=download) for f in self.expand(patterns)]
+
+    def verify(self, patterns: Iterable[str] | None = None) -> Iterator["Verified"]:
+        """Hash every matching file where it is found (no download, no checksum cache) and
+        yield a :class:`Verified` per file: status ``ok``, ``mismatch`` or ``missing``."""
+        names = self.expand(patterns) if patterns else list(self.files)
+        for name in names:
+            entry, found = self.files[name], self.locate(name)
+            if found is None:
+                yield Verified(name, "missing", None, "not in " + ", ".join(
+                    f"{label} ({root})" for label, root in self.dirs()))
+                continue
+            try:
+                self._check(entry, found[1], fresh=True)
+                yield Verified(name, "ok", found[1], found[0])
+            except ChecksumMismatchError as err:
+                yield Verified(name, "mismatch", found[1], str(err))
+
+    def checksums_of(self, name: str) -> dict[str, str]:
+        """{file name: sha256} of a dataset (or file): what a stored result depends on."""
+        return {f: self.files[f].sha256 for f in self.expand([name])}
+
+
+@dataclass(frozen=True)
+class Verified:
+    """One file's verification: ``status`` is ``ok``, ``mismatch`` or ``missing``."""
+
+    name: str
+    status: str
+    path: Path | None
+    detail: str
+
+
+def _atomic_write(target: Path, chunks: Iterable[bytes], entry: FileEntry, origin: str):
+    """Write ``chunks`` to a temporary file beside ``target``, check the sha256, then rename;
+    on any failure the temporary file is removed and ``target`` is untouched."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                digest.update(chunk)
+                handle.write(chunk)
+        if digest.hexdigest() != entry.sha256:
+            raise ChecksumMismatchError(
+                origin, entry.sha256, digest.hexdigest(),
+                f"Nothing was kept. The copy of {entry.name} from {origin} is corrupt or "
+                "upstream changed; retry, or put a verified copy at "
+                f"$MLFFKIT_DATA/{entry.name}.")
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else " (see `mlffkit data list`)"
+    return f"unknown {kind} {name!r}{hint}"
+
+
+# -- module-level convenience (the default registry) -----------------------------------------
+@lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    """The registry of ``registry.json`` shipped with the package."""
+    try:
+        table = json.loads(REGISTRY_JSON.read_text())
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{REGISTRY_JSON} is missing from the installed package; "
+                                "reinstall mlffkit") from None
+    return Registry(table)
+
+
+def datasets() -> dict[str, Dataset]:
+    """All registered datasets by name."""
+    return default_registry().datasets
+
+
+def files() -> dict[str, FileEntry]:
+    """All registered files by name."""
+    return default_registry().files
+
+
+def dataset(name: str) -> Dataset:
+    return default_registry().dataset(name)
+
+
+def resolve(name: str, download: bool = True) -> Path:
+    """Path of dataset ``name`` (or, if no dataset has that name, registered file ``name``)."""
+    registry = default_registry()
+    if name in registry.datasets:
+        return registry.resolve(name, download)
+    return registry.resolve_file(name, download)
+
+
+def load(name: str, download: bool = True, **options):
+    """Read dataset ``name`` (see :meth:`Registry.load`)."""
+    return default_registry().load(name, download=download, **options)
+
+
+def fetch(patterns: Iterable[str], download: bool = True) -> list[Path]:
+    return default_registry().fetch(patterns, download)
+
+
+def verify(patterns: Iterable[str] | None = None) -> list[Verified]:
+    return list(default_registry().verify(patterns))
+
+
+def checksums(name: str) -> dict[str, str]:
+    """{file: sha256} of dataset or file ``name`` (for result-store keys)."""
+    return default_registry().checksums_of(name)

@@ -1,0 +1,59 @@
+"""Fixtures for the data-layer tests: an isolated cache, the mirror (or a skip), tiny data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlffkit.data import Frames, registry
+
+MIRROR = registry.mirror_dir()
+NO_MIRROR = "the data mirror ../shared/data is absent (a fresh clone); real-data tests skipped"
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_env(monkeypatch, tmp_path_factory):
+    """No user data dir, no offline flag, and a per-session checksum cache in a temp dir, so
+    tests neither read nor write the developer's ~/.cache/mlffkit."""
+    monkeypatch.delenv("MLFFKIT_DATA", raising=False)
+    monkeypatch.delenv("MLFFKIT_OFFLINE", raising=False)
+    cache = tmp_path_factory.getbasetemp() / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+
+
+@pytest.fixture
+def mirror():
+    """The data mirror's path; skips the test when it is absent."""
+    if not MIRROR.is_dir():
+        pytest.skip(NO_MIRROR)
+    return MIRROR
+
+
+def _md_positions(n: int, n_atoms: int = 4, phase: float = 0.0, seed: int = 0) -> np.ndarray:
+    """(n, n_atoms, 3) smooth 'MD' positions: atoms oscillating about fixed sites, about
+    0.02 Å per step (like MD17 at 0.5 fs)."""
+    rng = np.random.default_rng(seed)
+    sites = rng.uniform(0, 5, (n_atoms, 3))
+    omega = rng.uniform(0.05, 0.1, (n_atoms, 3))
+    amp = rng.uniform(0.2, 0.4, (n_atoms, 3))
+    t = np.arange(n)[:, None, None]
+    return sites + amp * np.sin(omega * t + phase + rng.uniform(0, 6, (n_atoms, 3)))
+
+
+def _md_frames(n: int = 60, n_atoms: int = 4, **kwargs) -> Frames:
+    pos = _md_positions(n, n_atoms, **kwargs)
+    return Frames(positions=pos, numbers=np.full(n_atoms, 6), energy=np.zeros(n),
+                  forces=np.zeros_like(pos), source="synthetic-md")
+
+
+@pytest.fixture
+def md_positions():
+    """``md_positions(n, n_atoms=4, phase=0, seed=0)``: smooth (n, N, 3) positions."""
+    return _md_positions
+
+
+@pytest.fixture
+def md_frames():
+    """``md_frames(n=60, n_atoms=4, phase=0, seed=0)``: smooth labelled ``Frames`` (no time
+    index), about 0.02 Å per step."""
+    return _md_frames
