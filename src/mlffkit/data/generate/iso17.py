@@ -104,8 +104,8 @@ def split(keys: list[str], n_frames: int, held_out_fraction: float,
         },
         "rule": (f"test_other: {n_held} of {len(keys)} isomers drawn with "
                  f"numpy default_rng([{seed}, 17]); test_within: the last "
-                 f"{n_frames - test_start} frames of each training isomer, {gap_frames} "
-                 f"frames after the end of its training block"),
+                 f"{n_frames - test_start} frames of each training isomer, starting "
+                 f"{gap_frames} frames after its training block ends"),
     }
 
 
