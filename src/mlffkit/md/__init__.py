@@ -7,7 +7,8 @@ Stability stop rules of Fu et al. (bond lengths, windowed RDF) are in
 
 from .output import THERMO_COLUMNS
 from .simulate import ENSEMBLES, SimulationResult, simulate
-from .stop_rules import NonFiniteRule, StopEvent, StopRule, TemperatureBoundsRule
+from .stop_rules import (NON_FINITE, StopEvent, StopRule, TemperatureBoundsRule,
+                         non_finite_reason)
 
 __all__ = ["simulate", "SimulationResult", "ENSEMBLES", "StopRule", "StopEvent",
-           "NonFiniteRule", "TemperatureBoundsRule", "THERMO_COLUMNS"]
+           "TemperatureBoundsRule", "non_finite_reason", "NON_FINITE", "THERMO_COLUMNS"]

@@ -32,12 +32,12 @@ from ase.constraints import FixCom
 from ase.md.langevin import Langevin
 from ase.md.md import MolecularDynamics
 from ase.md.nose_hoover_chain import NoseHooverChainNVT
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 from tqdm.auto import tqdm
 
 from .output import ThermoLog, TrajectoryWriter
-from .stop_rules import NonFiniteRule, StopEvent, StopRule
+from .stop_rules import NON_FINITE, StopEvent, StopRule, non_finite_reason
 from .units import ANGSTROM_PER_FS_TO_ASE_VELOCITY, friction_per_ps_to_ase, fs_to_ase_time
 
 ENSEMBLES = ("nve", "langevin", "nose_hoover_chain")
@@ -113,7 +113,7 @@ def simulate(atoms: Atoms, calculator: Calculator, *, ensemble: str, dt_fs: floa
     atoms.calc = calculator
     dynamics = _integrator(atoms, ensemble, dt_fs, T_K, friction_per_ps, tdamp_fs, chain_length,
                            seed)
-    rules = [NonFiniteRule(), *stop_rules]
+    rules = list(stop_rules)
     for rule in rules:
         rule.start(atoms)
     write_every = log_every if write_every is None else write_every
@@ -136,7 +136,7 @@ def simulate(atoms: Atoms, calculator: Calculator, *, ensemble: str, dt_fs: floa
                 break
             step = dynamics.nsteps
             time_fs = step * dt_fs
-            stop = _first_stop(rules, atoms, step, time_fs)
+            stop = _first_stop(rules, atoms, step, time_fs, energy, forces)
             if writer is not None and (step % write_every == 0 or stop is not None):
                 writer.write(atoms, energy, forces)
             if thermo is not None and (step % log_every == 0 or stop is not None):
@@ -156,7 +156,11 @@ def simulate(atoms: Atoms, calculator: Calculator, *, ensemble: str, dt_fs: floa
                             thermo.path if thermo is not None else None, wall_time, atoms)
 
 
-def _first_stop(rules, atoms: Atoms, step: int, time_fs: float) -> StopEvent | None:
+def _first_stop(rules, atoms: Atoms, step: int, time_fs: float, energy: float,
+                forces: np.ndarray) -> StopEvent | None:
+    reason = non_finite_reason(energy, forces)
+    if reason is not None:
+        return StopEvent(NON_FINITE, reason, step, time_fs)
     for rule in rules:
         reason = rule.check(atoms, step, time_fs)
         if reason is not None:
@@ -187,7 +191,7 @@ def _set_initial_velocities(atoms: Atoms, velocities, T_K, seed: int) -> None:
     if velocities is None:
         if T_K is None:
             raise ValueError("Maxwell-Boltzmann velocities need T_K (or pass velocities=...)")
-        MaxwellBoltzmannDistribution(atoms, temperature_K=T_K, rng=np.random.default_rng(seed))
+        thermalize_momenta(atoms, T_K, rng=np.random.default_rng(seed))
         Stationary(atoms)
         return
     velocities = np.asarray(velocities, dtype=float)

@@ -5,7 +5,8 @@ structure, and ``check(atoms, step, time_fs)`` called after every step (step 0 i
 ``check`` returns None to go on or a sentence saying why to stop. :func:`mlffkit.md.simulate`
 turns the first such sentence into a :class:`StopEvent`.
 
-Rules here need only the current state. The stability rules of Fu et al. (bond lengths for
+Non-finite energies or forces always stop a run (:func:`non_finite_reason`). Rules here need
+only the current state. The stability rules of Fu et al. (bond lengths for
 molecules, windowed RDFs for periodic systems) live with their offline versions in
 :mod:`mlffkit.metrics.stability` (``BondLengthRule``, ``RDFWindowRule``).
 """
@@ -38,22 +39,18 @@ class StopEvent:
     time_fs: float
 
 
-class NonFiniteRule:
-    """Stop when the potential energy or any force is NaN or infinite. Always active."""
+def non_finite_reason(energy: float, forces: np.ndarray) -> str | None:
+    """Why a state with a NaN or infinite energy or force cannot go on (None if it can).
 
-    name = "non_finite"
+    :func:`~mlffkit.md.simulate` applies this check to every state, as the rule
+    :data:`NON_FINITE`."""
+    if not np.isfinite(energy):
+        return f"potential energy is {energy}"
+    bad_atoms = int(np.sum(~np.isfinite(forces).all(axis=1)))
+    return f"{bad_atoms} atoms have non-finite forces" if bad_atoms else None
 
-    def start(self, atoms: Atoms) -> None:
-        return None
 
-    def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None:
-        energy = atoms.get_potential_energy()
-        forces = atoms.get_forces()
-        if not np.isfinite(energy):
-            return f"potential energy is {energy}"
-        if not np.all(np.isfinite(forces)):
-            return f"{int(np.sum(~np.isfinite(forces).all(axis=1)))} atoms have non-finite forces"
-        return None
+NON_FINITE = "non_finite"
 
 
 class TemperatureBoundsRule:
