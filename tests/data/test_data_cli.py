@@ -1,0 +1,69 @@
+"""``mlffkit data list|fetch|verify`` through its argparse wiring (add_subparser)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+
+import pytest
+
+from mlffkit.data import cli
+from mlffkit.data.registry import ChecksumCache, Registry
+
+
+def _parse(argv, registry=None):
+    parser = argparse.ArgumentParser(prog="mlffkit")
+    cli.add_subparser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["data", *argv])
+    args.registry = registry
+    return args
+
+
+@pytest.fixture
+def toy(tmp_path):
+    blob = b"hello"
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "x.txt").write_bytes(blob)
+    table = {"schema": 1, "sources": {"o/r": {
+        "commit": "0" * 40, "prefix": "r/", "license": "MIT", "citation": "c",
+        "files": {"x.txt": [5, hashlib.sha256(blob).hexdigest()]},
+        "urls": {"x.txt": (tmp_path / "up" / "x.txt").as_uri()}}},
+        "datasets": {"toy/x": {"format": "ase", "path": "r/x.txt", "description": "toy"}}}
+    return Registry(table, dirs=[("cache", tmp_path / "cache")], download_to=tmp_path / "cache",
+                    checksum_cache=ChecksumCache(None))
+
+
+def test_list_fetch_verify(toy, capsys, tmp_path):
+    args = _parse(["list"], toy)
+    assert args.func(args) == 0
+    assert "toy/x" in capsys.readouterr().out
+    args = _parse(["verify"], toy)
+    assert args.func(args) == 1  # not fetched yet
+    assert "MISSING  r/x.txt" in capsys.readouterr().out
+    args = _parse(["fetch", "toy/*"], toy)
+    assert args.func(args) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "cache" / "r" / "x.txt")
+    args = _parse(["verify", "-v", "toy/x"], toy)
+    assert args.func(args) == 0
+    assert "1 ok" in capsys.readouterr().out
+    (tmp_path / "cache" / "r" / "x.txt").write_bytes(b"HELLO")
+    args = _parse(["verify"], toy)
+    assert args.func(args) == 1
+    assert "MISMATCH r/x.txt" in capsys.readouterr().out
+
+
+def test_errors_are_one_line(toy, capsys):
+    args = _parse(["fetch", "toy/y"], toy)
+    assert args.func(args) == 2
+    assert "unknown dataset or file 'toy/y'; did you mean toy/x?" in capsys.readouterr().err
+    args = _parse(["fetch", "--no-download", "toy/x"], toy)
+    assert args.func(args) == 2
+    assert "downloading is off" in capsys.readouterr().err
+
+
+def test_verify_on_the_mirror(mirror, capsys):
+    assert cli.main(["verify"]) == 0
+    assert "0 mismatched, 0 missing" in capsys.readouterr().out
+    assert cli.main(["list", "rmd17/aspirin/*"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("rmd17/aspirin/") == 10 and "mirror" in out
