@@ -34,7 +34,7 @@ def test_friction_damps_velocities_at_the_rate_given_in_inverse_ps(gamma_per_ps)
     atoms = Atoms("H2", positions=[[0, 0, 0], [5, 0, 0]])
     atoms.set_velocities([[0.01, 0, 0], [-0.01, 0, 0]])
     atoms.calc = ZeroForce()
-    dt_fs, steps = 0.5, 400
+    dt_fs, steps = 1.0, 200
     dyn = Langevin(atoms, timestep=dt_fs * units.fs, temperature_K=0.0,
                    friction=friction_to_ase(gamma_per_ps), fixcm=False)
     dyn.run(steps)

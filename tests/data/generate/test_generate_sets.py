@@ -130,10 +130,12 @@ def test_iso17_writes_the_split(tmp_path):
 
 
 def test_md17_starts_from_the_rmd17_frame(tmp_path):
-    try:
-        source = md17.rmd17_file("ethanol")
-    except FileNotFoundError:
-        pytest.skip("the rMD17 data mirror is not beside this checkout")
+    from mlffkit.data import registry
+
+    if registry.default_registry().locate(md17.RMD17_DIR.as_posix() +
+                                          "/rmd17_ethanol_train_01.npz") is None:
+        pytest.skip("rMD17 is neither in the data mirror nor in MLFFKIT_DATA or the cache")
+    source = md17.rmd17_file("ethanol")
     folder = gen.generate("xtb-md17", out_dir=tmp_path, molecules=["ethanol"], n_equil=0,
                           n_frames=2, progress=False)
     data = gen.load("xtb-md17", "ethanol", out_dir=tmp_path)

@@ -3,21 +3,21 @@
 MD17 (Chmiela et al. 2017) is DFT (PBE+vdW-TS) MD at 500 K with a 0.5 fs step; its full
 trajectories are not in the data mirror (only rMD17's 100k-frame subsample, randomly ordered).
 This set keeps what the temporal methods need, consecutive 0.5 fs frames, with a cheaper
-engine. Each trajectory starts from frame ``start_frame`` of rMD17's ``train_01`` split (the
-mirror file is named, with its sha256, in the provenance), centred at its centre of mass,
-with Maxwell-Boltzmann velocities.
+engine. Each trajectory starts from frame ``start_frame`` of rMD17's ``train_01`` split (found
+through the dataset registry; file and sha256 in the provenance), centred at its centre of
+mass, with Maxwell-Boltzmann velocities.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ase.data import atomic_masses
 
 from .base import MDConfig, Member, SetSpec, member_seed
-from .store import REPO_ROOT, sha256_file
+from .store import sha256_file
 
 MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene", "salicylic",
              "toluene", "uracil")
@@ -35,19 +35,12 @@ class MD17Config(MDConfig):
     seed: int = 17
 
 
-def mirror_roots() -> list[Path]:
-    """Where the read-only data mirror may be: ``MLFFKIT_DATA_DIR``, then ``../shared/data``."""
-    roots = [Path(os.environ["MLFFKIT_DATA_DIR"])] if os.environ.get("MLFFKIT_DATA_DIR") else []
-    return roots + [REPO_ROOT.parent / "shared" / "data"]
-
-
 def rmd17_file(molecule: str) -> Path:
-    rel = RMD17_DIR / f"rmd17_{molecule}_train_01.npz"
-    for root in mirror_roots():
-        if (root / rel).exists():
-            return root / rel
-    raise FileNotFoundError(f"{rel} not found under {[str(r) for r in mirror_roots()]}; set "
-                            "MLFFKIT_DATA_DIR to the folder that holds the rMD17 mirror")
+    """The rMD17 ``train_01`` file of ``molecule``, found (and sha256-checked) by the dataset
+    registry: ``$MLFFKIT_DATA``, the mirror beside the checkout, the cache, or a download."""
+    from mlffkit.data import registry
+
+    return registry.resolve((RMD17_DIR / f"rmd17_{molecule}_train_01.npz").as_posix())
 
 
 def members(config: MD17Config) -> list[Member]:
@@ -59,8 +52,6 @@ def members(config: MD17Config) -> list[Member]:
         with np.load(path) as npz:
             numbers = npz["nuclear_charges"].astype(np.int64)
             positions = npz["coords"][config.start_frame].astype(float)
-        from ase.data import atomic_masses
-
         masses = atomic_masses[numbers]
         positions = positions - masses @ positions / masses.sum()
         out.append(Member(

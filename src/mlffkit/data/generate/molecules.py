@@ -23,7 +23,6 @@ def rdkit_version() -> str:
 
 
 def formula(smiles: str) -> str:
-    from rdkit import Chem
     from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
     return CalcMolFormula(_parse(smiles))
@@ -36,7 +35,9 @@ def canonical(smiles: str) -> str:
 
 
 def ring_count(smiles: str) -> int:
-    return _parse(smiles).GetRingInfo().NumRings()
+    from rdkit.Chem.rdMolDescriptors import CalcNumRings
+
+    return CalcNumRings(_parse(smiles))
 
 
 def elements(smiles: str) -> set[str]:
