@@ -125,7 +125,8 @@ def dataset_rules(paths: set[str]) -> dict[str, dict[str, Any]]:
             if m := re.fullmatch(r"MDBENCHGNN/Datasets/LiPS20/([\w-]+)/3000K/deepmd/\w+",
                                  system):
                 add(f"egraff/lips20/{m.group(1)}", "deepmd", system,
-                    "LiPS20 3000 K trajectory (deepmd, eV), frames about 3 fs apart",
+                    "LiPS20 3000 K trajectory (deepmd, eV), time-ordered, about 3 fs apart "
+                    "but unevenly spaced (windows.breaks cuts the largest gaps)",
                     options={"time_ordered": True})
             elif m := re.fullmatch(r"deepmd-kit/examples/water/data/(data_\d+)", system):
                 add(f"deepmd/water/{m.group(1)}", "deepmd", system,

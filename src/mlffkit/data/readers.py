@@ -2,22 +2,22 @@
 
 Units are converted here and only here, with the factors named in :mod:`.units`:
 
-=====================  ===========================================  =========================
-reader                 files                                        conversion
-=====================  ===========================================  =========================
-``read_rmd17``         rMD17 npz (``nuclear_charges, coords, ...``)  kcal/mol -> eV
-``read_sgdml``         sGDML/MD17 npz (``R, z, E, F``)              ``e_unit`` (kcal/mol) -> eV
-``read_nequip_npz``    EGraFFBench ``nequip_npz.npz``               none (file is in eV)
-``read_extxyz``        extended xyz (BOTNet 3BPA, acac)             none unless told
-``read_sgdml_xyz``     plain xyz, energy on the comment line        kcal/mol -> eV by default
-``read_ase_db``        ASE SQLite db (SchNetPack fixtures)          as told (eV default)
-``read_deepmd``        deepmd system (``type.raw``, ``set.*/``)     none (eV, Å)
-``read_hdf5``          SPICE / ANI-1x / ANI-2x hdf5                 hartree, bohr -> eV, Å
-``read_isolated_atoms`` xyz of single atoms                         none
-``read_plumed_fes``    PLUMED ``fes.dat``                           kJ/mol -> eV
-``read_pdb``           pdb (Fu et al.'s alanine dipeptide)          none
-``read_ase``           anything else ``ase.io`` reads               none
-=====================  ===========================================  =========================
+=======================  ===========================================  ========================
+reader                   files                                        conversion
+=======================  ===========================================  ========================
+``read_rmd17``           rMD17 npz (``nuclear_charges``, ...)         kcal/mol -> eV
+``read_sgdml``           sGDML/MD17 npz (``R``, ``z``, ``E``, ``F``)  ``e_unit`` -> eV
+``read_nequip_npz``      EGraFFBench ``nequip_npz.npz``               none (file is in eV)
+``read_extxyz``          extended xyz (BOTNet 3BPA, acac)             none unless told
+``read_sgdml_xyz``       plain xyz, energy on the comment line        kcal/mol -> eV (default)
+``read_ase_db``          ASE SQLite db (SchNetPack fixtures)          as told (eV default)
+``read_deepmd``          deepmd system (``type.raw``, ``set.*/``)     none (eV, Å)
+``read_hdf5``            SPICE / ANI-1x / ANI-2x hdf5                 hartree, bohr -> eV, Å
+``read_isolated_atoms``  xyz of single atoms                          none
+``read_plumed_fes``      PLUMED ``fes.dat``                           kJ/mol -> eV
+``read_pdb``             pdb (Fu et al.'s alanine dipeptide)          none
+``read_ase``             anything else ``ase.io`` reads               none
+=======================  ===========================================  ========================
 
 Every reader checks what it reads and raises :class:`~mlffkit.data.errors.DataFormatError`
 naming the file (missing keys, inconsistent shapes, NaN/inf, truncated or corrupt files) or
@@ -36,8 +36,7 @@ import numpy as np
 
 from .errors import DataError, DataFormatError, DataNotFoundError
 from .frames import Frames, group_by_composition
-from .units import (BOHR_TO_ANGSTROM, HARTREE_TO_EV, KCAL_MOL_TO_EV, energy_factor,
-                    force_factor, length_factor)
+from .units import KCAL_MOL_TO_EV, energy_factor, force_factor, length_factor
 
 _REFETCH = ("if it is a registered file, re-fetch it with `mlffkit data fetch NAME` "
             "(or delete it so that it is fetched again)")
@@ -481,7 +480,7 @@ def read_hdf5(path, energy_key: str | None = None, forces_key: str | None = None
       (hartree/Å).
 
     A dataset's ``units`` attribute, when present, overrides these defaults. Conversions use
-    ``HARTREE_TO_EV`` and ``BOHR_TO_ANGSTROM``.
+    ``units.HARTREE_TO_EV`` and ``units.BOHR_TO_ANGSTROM``.
     """
     import h5py
 

@@ -32,8 +32,6 @@ import fnmatch
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,6 +40,7 @@ from typing import Any, Iterable, Iterator
 
 import mlffkit
 
+from .atomic import atomic_target
 from .errors import ChecksumMismatchError, DataError, DataNotFoundError
 from .readers import READERS
 
@@ -173,12 +172,8 @@ class ChecksumCache:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sha256-cache.",
-                                       suffix=".tmp")
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self._table, handle)
-            os.replace(tmp, self.path)
+            with atomic_target(self.path) as tmp:
+                tmp.write_text(json.dumps(self._table))
         except OSError:
             pass
 
@@ -381,11 +376,9 @@ class Verified:
 def _atomic_write(target: Path, chunks: Iterable[bytes], entry: FileEntry, origin: str):
     """Write ``chunks`` to a temporary file beside ``target``, check the sha256, then rename;
     on any failure the temporary file is removed and ``target`` is untouched."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
+    with atomic_target(target) as tmp:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             for chunk in chunks:
                 digest.update(chunk)
                 handle.write(chunk)
@@ -395,11 +388,6 @@ def _atomic_write(target: Path, chunks: Iterable[bytes], entry: FileEntry, origi
                 f"Nothing was kept. The copy of {entry.name} from {origin} is corrupt or "
                 "upstream changed; retry, or put a verified copy at "
                 f"$MLFFKIT_DATA/{entry.name}.")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
@@ -431,6 +419,7 @@ def files() -> dict[str, FileEntry]:
 
 
 def dataset(name: str) -> Dataset:
+    """The registered dataset ``name`` (format, files, license, citation, description)."""
     return default_registry().dataset(name)
 
 
@@ -448,10 +437,12 @@ def load(name: str, download: bool = True, **options):
 
 
 def fetch(patterns: Iterable[str], download: bool = True) -> list[Path]:
+    """Resolve every file of the matching datasets/files (see :meth:`Registry.fetch`)."""
     return default_registry().fetch(patterns, download)
 
 
 def verify(patterns: Iterable[str] | None = None) -> list[Verified]:
+    """Re-hash the matching files where found (see :meth:`Registry.verify`)."""
     return list(default_registry().verify(patterns))
 
 

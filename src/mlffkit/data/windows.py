@@ -16,8 +16,10 @@ two steps:
 
 On the mirrored data this finds the known break after frame 3 of EGraFFBench's naphthalene
 test file (a 5.8x step, 26x second difference), one after frame 9 of the GeTe val file, and
-none in the other MD17 test files nor between rMD17's consecutive pairs; in LiPS20 it finds
-gaps at frame indices that recur across the 20 systems (frames missing upstream).
+none in the other MD17 test files nor between rMD17's consecutive pairs. LiPS20 is in time
+order but unevenly spaced (the whole-system step varies from 0.2x to 8x its median, with the
+same pattern in every system); the largest gaps, at frame indices shared by the systems, are
+cut, the smaller irregularities are not: treat LiPS20 windows as approximately uniform in time.
 
 Frames whose time order is unknown and whose typical second difference is as large as a
 step (``smoothness`` above ``max_smoothness`` = 1.1; about 1.4-1.7 for shuffled data, 0.05-0.2
