@@ -1,4 +1,4 @@
-"""Command line: ``mlffkit run|experiments|book ...``.
+"""Command line: ``mlffkit run|experiments|data|book ...``.
 
 ``mlffkit run spring_mass --profile book --set seeds=3`` computes (or loads) a stored result;
 ``--set`` values are Python literals (``--set 'models=["mlp"]'``).
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", type=_literal, metavar="NAME=VALUE")
     run.add_argument("--show", type=int, default=10, help="rows of each table to print")
     run.set_defaults(func=_run)
+
+    from mlffkit.data.cli import add_subparser as add_data_commands
+
+    add_data_commands(sub)
 
     exps = sub.add_parser("experiments", help="list experiments and their profiles")
     exps.add_argument("names", nargs="*")
