@@ -3,6 +3,8 @@ minimum-image convention for short vectors such as bonds. Distances in Å."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from vesin import NeighborList
 
@@ -15,10 +17,16 @@ def periodic_pairs(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray,
     ``±shift``; counting each listed pair twice therefore gives the ordered (``i -> j`` and
     ``j -> i``) counts that RDF normalisations use, for any cutoff (also beyond half the cell).
     """
-    neighbours = NeighborList(cutoff=float(cutoff), full_list=False)
     box = np.zeros((3, 3)) if cell is None else cell
-    i, j, d = neighbours.compute(positions, box, [bool(p) for p in pbc], quantities="ijd")
+    i, j, d = _half_neighbour_list(float(cutoff)).compute(positions, box, [bool(p) for p in pbc],
+                                                          quantities="ijd")
     return i.astype(np.intp), j.astype(np.intp), d
+
+
+@lru_cache(maxsize=8)
+def _half_neighbour_list(cutoff: float) -> NeighborList:
+    """One reusable vesin list per cutoff (its threads follow ``OMP_NUM_THREADS``)."""
+    return NeighborList(cutoff=cutoff, full_list=False)
 
 
 def all_pair_distances(positions: np.ndarray) -> np.ndarray:
@@ -27,7 +35,8 @@ def all_pair_distances(positions: np.ndarray) -> np.ndarray:
     No periodic images: this is the molecule-in-vacuum quantity behind h(r).
     """
     i, j = np.triu_indices(positions.shape[1], k=1)
-    return np.linalg.norm(positions[:, j] - positions[:, i], axis=-1)
+    vectors = positions[:, j] - positions[:, i]
+    return np.sqrt(np.einsum("fpk,fpk->fp", vectors, vectors))
 
 
 def minimum_image(vectors: np.ndarray, cells: np.ndarray | None, pbc: np.ndarray) -> np.ndarray:

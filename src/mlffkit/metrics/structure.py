@@ -154,25 +154,41 @@ def rdf_convention(name: str) -> RDFConvention:
 def ordered_pair_counts(frames: Frames, bin_edges: np.ndarray, pairs,
                         bins_closed: str = "right") -> np.ndarray:
     """Per-frame counts ``(P, F, B)`` of ordered pairs (i -> j, j != i or a periodic image) for
-    each entry of ``pairs`` (``None``: all atoms; ``(a, b)`` with a != b: each a-b pair once)."""
-    elements = [None if p is None else tuple(element_number(e) for e in p) for p in pairs]
-    numbers = None
-    if any(e is not None for e in elements):
+    each entry of ``pairs`` (``None``: all atoms; ``(a, b)`` with a != b: each a-b pair once).
+
+    One neighbour list and one ``bincount`` per frame serve all pairs: every listed atom pair is
+    binned by (unordered element pair, distance bin) and the requested curves are read off."""
+    if any(p is not None for p in pairs):
         numbers = frames.require_numbers("an element-conditioned RDF")
+    else:
+        numbers = np.zeros(frames.n_atoms, dtype=int)
+    elements, kinds = np.unique(numbers, return_inverse=True)
+    n_kinds, n_bins = elements.size, bin_edges.size - 1
     cutoff = bin_edges[-1] * (1.0 + 1e-12)
-    counts = np.zeros((len(pairs), frames.n_frames, bin_edges.size - 1))
+    class_counts = np.zeros((frames.n_frames, n_kinds, n_kinds, n_bins))
     for f in range(frames.n_frames):
         i, j, d = periodic_pairs(frames.positions[f], frames.cells[f], frames.pbc, cutoff)
-        if numbers is not None:
-            si, sj = numbers[i], numbers[j]
-        for k, pair in enumerate(elements):
-            if pair is None:
-                counts[k, f] = 2.0 * _histogram(d, bin_edges, bins_closed)
-                continue
-            a, b = pair
-            selected = d[((si == a) & (sj == b)) | ((si == b) & (sj == a))]
-            counts[k, f] = (2.0 if a == b else 1.0) * _histogram(selected, bin_edges, bins_closed)
+        index = _bin_index(d, bin_edges, bins_closed)
+        inside = index >= 0
+        ki, kj = kinds[i[inside]], kinds[j[inside]]
+        flat = (np.minimum(ki, kj) * n_kinds + np.maximum(ki, kj)) * n_bins + index[inside]
+        class_counts[f] = np.bincount(flat, minlength=n_kinds * n_kinds * n_bins).reshape(
+            n_kinds, n_kinds, n_bins)
+    counts = np.zeros((len(pairs), frames.n_frames, n_bins))
+    for k, pair in enumerate(pairs):
+        if pair is None:
+            counts[k] = 2.0 * class_counts.sum(axis=(1, 2))
+            continue
+        a, b = (_kind(elements, element_number(e)) for e in pair)
+        if a is not None and b is not None:
+            low, high = min(a, b), max(a, b)
+            counts[k] = (2.0 if a == b else 1.0) * class_counts[:, low, high]
     return counts
+
+
+def _kind(elements: np.ndarray, number: int) -> int | None:
+    found = np.flatnonzero(elements == number)
+    return int(found[0]) if found.size else None
 
 
 def _normalising_pairs(frames: Frames, pair, rule: RDFConvention) -> float:
@@ -192,14 +208,35 @@ def _normalising_pairs(frames: Frames, pair, rule: RDFConvention) -> float:
 
 
 def _histogram(values: np.ndarray, edges: np.ndarray, closed: str) -> np.ndarray:
-    """Counts per bin; ``closed="left"`` matches numpy.histogram, ``"right"`` ASE's ceil(r/dr)."""
+    """Counts per bin; ``closed="left"`` is numpy.histogram, ``"right"`` ASE's ceil(r/dr)."""
     if closed == "left":
-        index = np.searchsorted(edges, values, side="right") - 1
-        index[values == edges[-1]] = edges.size - 2
-    elif closed == "right":
-        index = np.searchsorted(edges, values, side="left") - 1
-    else:
+        return np.histogram(values, edges)[0].astype(float)
+    index = _bin_index(values, edges, closed)
+    return np.bincount(index[index >= 0], minlength=edges.size - 1).astype(float)
+
+
+def _bin_index(values: np.ndarray, edges: np.ndarray, closed: str) -> np.ndarray:
+    """Bin of every value, -1 outside the edges. ``"left"``: edges[k] <= v < edges[k+1] (the
+    last bin also takes v = edges[-1]); ``"right"``: edges[k] < v <= edges[k+1]. The edges
+    decide: uniform edges get a fast arithmetic guess, corrected by one comparison each way."""
+    if closed not in ("left", "right"):
         raise ValueError(f"bins_closed must be 'left' or 'right', got {closed!r}")
     n_bins = edges.size - 1
-    index = index[(index >= 0) & (index < n_bins)]
-    return np.bincount(index, minlength=n_bins).astype(float)
+    widths = np.diff(edges)
+    if np.allclose(widths, widths[0], rtol=1e-9, atol=0):
+        scaled = (values - edges[0]) * (n_bins / (edges[-1] - edges[0]))
+        guess = np.floor(scaled) if closed == "left" else np.ceil(scaled) - 1
+        index = np.clip(guess, 0, n_bins - 1).astype(np.intp)
+        if closed == "left":
+            index -= values < edges[index]
+            index += values >= edges[index + 1]
+        else:
+            index -= values <= edges[index]
+            index += values > edges[index + 1]
+    else:
+        side = "right" if closed == "left" else "left"
+        index = np.searchsorted(edges, values, side=side) - 1
+    if closed == "left":
+        index[values == edges[-1]] = n_bins - 1
+    index[(index < 0) | (index >= n_bins)] = -1
+    return index
