@@ -135,6 +135,9 @@ def main(args: argparse.Namespace) -> None:
           f"{platform.processor() or platform.machine()}, python {sys.version.split()[0]}")
 
     pairs = [None, *PAIRS]
+    warm_up = dict(pairs=pairs, species=species, cell=cells[:2])   # load libraries, fill caches
+    radial_distributions(positions[:2], edges, **warm_up)
+    mdanalysis_rdfs(positions[:2], species, cells[:2], edges)
     ours, t_ours = timed(radial_distributions, positions, edges, pairs=pairs, species=species,
                          cell=cells, convention="ase")
     images = [Atoms(species, positions=p, cell=c, pbc=True)

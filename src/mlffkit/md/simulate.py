@@ -78,7 +78,8 @@ class SimulationResult:
 
     @property
     def steps_per_second(self) -> float:
-        return max(self.steps_completed, 0) / self.wall_time_s if self.wall_time_s > 0 else float("nan")
+        steps = max(self.steps_completed, 0)
+        return steps / self.wall_time_s if self.wall_time_s > 0 else float("nan")
 
     @property
     def frames_per_second(self) -> float:

@@ -100,7 +100,10 @@ def species_numbers(species, n_atoms: int, name: str = "species") -> np.ndarray:
     if len(species) != n_atoms:
         raise ValueError(f"{name}: {len(species)} species for {n_atoms} atoms")
     if all(isinstance(s, str) for s in species):
-        return np.asarray(symbols2numbers(species), dtype=int)
+        try:
+            return np.asarray(symbols2numbers(species), dtype=int)
+        except KeyError as error:
+            raise ValueError(f"{name}: unknown chemical symbol {error}") from None
     numbers = np.asarray(species)
     if numbers.dtype.kind not in "iu":
         raise ValueError(f"{name}: species must be chemical symbols or integer atomic numbers")
