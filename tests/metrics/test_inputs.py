@@ -5,7 +5,7 @@ import pytest
 from ase import Atoms
 from ase.io.trajectory import Trajectory
 
-from mlffkit.metrics._inputs import as_frames
+from mlffkit.metrics._inputs import as_trajectory
 
 
 def test_arrays_and_ase_trajectories_give_the_same_frames(tmp_path):
@@ -15,30 +15,43 @@ def test_arrays_and_ase_trajectories_give_the_same_frames(tmp_path):
     with Trajectory(tmp_path / "t.traj", "w") as trajectory:
         for atoms in images:
             trajectory.write(atoms)
-    from_arrays = as_frames(positions, species=["H", "H", "O", "O"], cell=[5, 6, 7])
-    for frames in (as_frames(images), as_frames(Trajectory(tmp_path / "t.traj"))):
+    from_arrays = as_trajectory(positions, species=["H", "H", "O", "O"], cell=[5, 6, 7])
+    for frames in (as_trajectory(images), as_trajectory(Trajectory(tmp_path / "t.traj"))):
         np.testing.assert_array_equal(frames.positions, from_arrays.positions)
         np.testing.assert_array_equal(frames.numbers, from_arrays.numbers)
         np.testing.assert_array_equal(frames.cells, from_arrays.cells)
         assert frames.pbc.all()
-    single = as_frames(images[0])
+    single = as_trajectory(images[0])
     assert single.n_frames == 1 and single.n_atoms == 4
-    assert not as_frames(positions).pbc.any()
+    assert not as_trajectory(positions).pbc.any()
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: as_frames([Atoms("H2"), Atoms("H3")]), "same atoms"),
-    (lambda: as_frames([Atoms("H2"), "not atoms"]), "ase.Atoms"),
-    (lambda: as_frames(None), "None"),
-    (lambda: as_frames([]), "empty"),
-    (lambda: as_frames(np.zeros((2, 0, 3))), "empty"),
-    (lambda: as_frames(np.zeros((2, 2, 2))), "shape"),
-    (lambda: as_frames(np.zeros((2, 2, 3)), pbc=True), "no cell"),
-    (lambda: as_frames(np.zeros((2, 2, 3)), cell=np.zeros((3, 3))), "zero volume"),
-    (lambda: as_frames(np.zeros((2, 2, 3)), cell=[np.nan, 1, 1]), "NaN"),
-    (lambda: as_frames(np.zeros((2, 2, 3)), species=[1.5, 2.5]), "integer"),
-    (lambda: as_frames(np.zeros((2, 2, 3)), species=["H", "Xx"]), "unknown chemical symbol"),
+    (lambda: as_trajectory([Atoms("H2"), Atoms("H3")]), "same atoms"),
+    (lambda: as_trajectory([Atoms("H2"), "not atoms"]), "ase.Atoms"),
+    (lambda: as_trajectory(None), "None"),
+    (lambda: as_trajectory([]), "empty"),
+    (lambda: as_trajectory(np.zeros((2, 0, 3))), "empty"),
+    (lambda: as_trajectory(np.zeros((2, 2, 2))), "shape"),
+    (lambda: as_trajectory(np.zeros((2, 2, 3)), pbc=True), "no cell"),
+    (lambda: as_trajectory(np.zeros((2, 2, 3)), cell=np.zeros((3, 3))), "zero volume"),
+    (lambda: as_trajectory(np.zeros((2, 2, 3)), cell=[np.nan, 1, 1]), "NaN"),
+    (lambda: as_trajectory(np.zeros((2, 2, 3)), species=[1.5, 2.5]), "integer"),
+    (lambda: as_trajectory(np.zeros((2, 2, 3)), species=["H", "Xx"]), "unknown chemical symbol"),
 ])
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_mlffkit_data_frames_are_accepted():
+    from mlffkit.data import Frames
+
+    rng = np.random.default_rng(1)
+    positions = rng.uniform(0, 5, size=(2, 3, 3))
+    frames = as_trajectory(Frames(positions, [8, 1, 1], cell=np.eye(3) * 5, pbc=True))
+    np.testing.assert_array_equal(frames.positions, positions)
+    np.testing.assert_array_equal(frames.numbers, [8, 1, 1])
+    assert frames.cells.shape == (2, 3, 3) and frames.pbc.all()
+    molecule = as_trajectory(Frames(positions, [8, 1, 1]))
+    assert molecule.cells is None and not molecule.pbc.any()

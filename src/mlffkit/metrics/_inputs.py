@@ -1,10 +1,11 @@
 """The one place where metric inputs are checked and turned into arrays.
 
-Every metric accepts either plain arrays -- positions ``(frames, atoms, 3)`` in Å plus optional
-species and cell -- or an ASE trajectory (a list of :class:`ase.Atoms`, an
-:class:`ase.io.Trajectory`, or anything iterable over ``Atoms``). :func:`as_frames` turns both
-into a :class:`Frames` record and raises a clear ``ValueError`` on bad input (mismatched shapes,
-an empty trajectory, non-finite numbers, a cell that a periodic metric needs but is missing).
+Every metric accepts plain arrays -- positions ``(frames, atoms, 3)`` in Å plus optional
+species and cell --, an ASE trajectory (a list of :class:`ase.Atoms`, an
+:class:`ase.io.Trajectory`, or anything iterable over ``Atoms``), or a
+:class:`mlffkit.data.Frames`. :func:`as_trajectory` turns each into a :class:`TrajectoryArrays`
+record and raises a clear ``ValueError`` on bad input (mismatched shapes, an empty trajectory,
+non-finite numbers, a cell that a periodic metric needs but is missing).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import numpy as np
 from ase import Atoms
 from ase.symbols import symbols2numbers
 
+from ..data.frames import Frames as DataFrames
+
 
 @dataclass(frozen=True)
-class Frames:
+class TrajectoryArrays:
     """A validated trajectory.
 
     positions: ``(F, N, 3)`` float64, Å. numbers: ``(N,)`` atomic numbers or None.
@@ -55,25 +58,30 @@ class Frames:
         """Cell volume of every frame, Å^3."""
         return np.abs(np.linalg.det(self.require_cell(metric)))
 
-    def select(self, atom_indices: np.ndarray) -> Frames:
+    def select(self, atom_indices: np.ndarray) -> TrajectoryArrays:
         """The same frames restricted to some atoms."""
         numbers = None if self.numbers is None else self.numbers[atom_indices]
-        return Frames(self.positions[:, atom_indices], numbers, self.cells, self.pbc)
+        return TrajectoryArrays(self.positions[:, atom_indices], numbers, self.cells, self.pbc)
 
 
-def as_frames(trajectory, species=None, cell=None, pbc=None, *,
-              name: str = "trajectory") -> Frames:
-    """Validate ``trajectory`` (arrays or ASE Atoms) and return :class:`Frames`.
+def as_trajectory(trajectory, species=None, cell=None, pbc=None, *,
+                  name: str = "trajectory") -> TrajectoryArrays:
+    """Validate ``trajectory`` and return :class:`TrajectoryArrays`.
 
-    trajectory: a :class:`Frames`; an array ``(F, N, 3)`` (or ``(N, 3)`` for one frame) of
-    positions in Å; or ``Atoms`` / an iterable of ``Atoms`` (species, cell and pbc are then read
-    from the first frame's atoms and each frame's cell).
+    trajectory: an array ``(F, N, 3)`` (or ``(N, 3)`` for one frame) of positions in Å;
+    ``Atoms`` or an iterable of ``Atoms``; or a :class:`mlffkit.data.Frames` (species, cells
+    and pbc are then read from it unless given).
     species: ``N`` chemical symbols or atomic numbers (overrides those of Atoms).
     cell: ``(3, 3)`` rows as cell vectors, ``(3,)`` orthorhombic box lengths, or ``(F, 3, 3)``.
     pbc: bool or three bools; defaults to True when a cell is given, else False.
     """
-    if isinstance(trajectory, Frames):
+    if isinstance(trajectory, TrajectoryArrays):
         return trajectory
+    if isinstance(trajectory, DataFrames):
+        species = trajectory.numbers if species is None else species
+        cell = trajectory.cell if cell is None else cell
+        pbc = trajectory.pbc if pbc is None and trajectory.cell is not None else pbc
+        trajectory = trajectory.positions
     if isinstance(trajectory, Atoms):
         trajectory = [trajectory]
     if trajectory is None:
@@ -91,7 +99,7 @@ def as_frames(trajectory, species=None, cell=None, pbc=None, *,
     pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()
     if cells is None and pbc.any():
         raise ValueError(f"{name}: periodic boundaries requested but no cell given")
-    return Frames(positions, numbers, cells, pbc)
+    return TrajectoryArrays(positions, numbers, cells, pbc)
 
 
 def species_numbers(species, n_atoms: int, name: str = "species") -> np.ndarray:

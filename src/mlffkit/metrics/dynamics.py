@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._inputs import Frames, as_frames, element_number, finite_array, matching_arrays
+from ._inputs import (TrajectoryArrays, as_trajectory, element_number, finite_array,
+                      matching_arrays)
 from .pairs import minimum_image
 
 ANGSTROM2_PER_FS_TO_CM2_PER_S = 0.1          # 1 Å^2 = 1e-16 cm^2, 1 fs = 1e-15 s
@@ -64,9 +65,10 @@ def rmsd(trajectory, reference=None, *, align: bool = False) -> np.ndarray:
     is optimally rotated onto the reference first (Kabsch), so only internal motion counts.
     Positions are used as given: unwrap periodic trajectories first (:func:`unwrap_positions`).
     """
-    frames = as_frames(trajectory)
+    frames = as_trajectory(trajectory)
     positions = frames.positions
-    ref = positions[0] if reference is None else as_frames(reference, name="reference").positions
+    ref = positions[0] if reference is None else \
+        as_trajectory(reference, name="reference").positions
     if ref.ndim == 3:
         if ref.shape[0] != 1:
             raise ValueError("reference must be a single frame (N, 3)")
@@ -81,7 +83,7 @@ def rmsd(trajectory, reference=None, *, align: bool = False) -> np.ndarray:
 def unwrap_positions(trajectory, species=None, cell=None, pbc=None) -> np.ndarray:
     """Continuous positions ``(F, N, 3)`` from wrapped ones: frame-to-frame displacements are
     taken at their minimum image, so no atom may move half a cell between frames."""
-    frames = as_frames(trajectory, species, cell, pbc)
+    frames = as_trajectory(trajectory, species, cell, pbc)
     cells = frames.require_cell("unwrap_positions")
     steps = minimum_image(np.diff(frames.positions, axis=0), cells[1:], frames.pbc)
     return np.concatenate([frames.positions[:1],
@@ -99,7 +101,7 @@ def mean_squared_displacement(trajectory, *, atoms=None, species=None, remove_dr
     time_origins: ``"all"`` averages over every time origin (FFT, O(F log F); Fu et al.'s
     ``get_smoothed_diff``); ``"first"`` uses frame 0 only (their ``get_diffusivity_traj``).
     """
-    frames = _tracked_atoms(as_frames(trajectory, species), atoms)
+    frames = _tracked_atoms(as_trajectory(trajectory, species), atoms)
     positions = frames.positions
     if remove_drift:
         positions = positions - positions.mean(axis=1, keepdims=True)
@@ -154,7 +156,7 @@ def _kabsch_align(positions: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, n
     return np.einsum("fni,fij->fnj", p, rotation), ref
 
 
-def _tracked_atoms(frames: Frames, atoms) -> Frames:
+def _tracked_atoms(frames: TrajectoryArrays, atoms) -> TrajectoryArrays:
     if atoms is None:
         return frames
     if isinstance(atoms, (str, int, np.integer)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from ase import units
 
-from ._inputs import as_frames, bin_edges_array, finite_array
+from ._inputs import as_trajectory, bin_edges_array, finite_array
 from .comparison import integrated_absolute_error
 from .pairs import minimum_image
 
@@ -39,7 +39,7 @@ def dihedral_angles(trajectory, quadruplets, species=None, cell=None, pbc=None) 
     are taken at the minimum image when the trajectory is periodic. Sign convention (IUPAC, as
     MDAnalysis and PLUMED): positive for a clockwise rotation of d about b->c seen from b.
     """
-    frames = as_frames(trajectory, species, cell, pbc)
+    frames = as_trajectory(trajectory, species, cell, pbc)
     quads = np.asarray(quadruplets, dtype=int)
     single = quads.ndim == 1
     quads = quads.reshape(-1, 4)

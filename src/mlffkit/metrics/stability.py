@@ -32,7 +32,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import covalent_radii
 
-from ._inputs import as_frames, bin_edges_array, finite_array
+from ._inputs import as_trajectory, bin_edges_array, finite_array
 from .comparison import integrated_absolute_error
 from .pairs import minimum_image, periodic_pairs
 from .structure import radial_distributions
@@ -61,7 +61,7 @@ def find_bonds(structure, species=None, cell=None, pbc=None, *,
                tolerance_A: float = FU2023_BOND_TOLERANCE_A) -> np.ndarray:
     """Bonded pairs ``(B, 2)``, ``i < j``, in the first frame of ``structure``:
     ``d_ij < r_cov,i + r_cov,j + tolerance_A`` (ASE covalent radii, periodic images included)."""
-    frames = as_frames(structure, species, cell, pbc, name="structure")
+    frames = as_trajectory(structure, species, cell, pbc, name="structure")
     numbers = frames.require_numbers("find_bonds")
     radii = covalent_radii[numbers]
     cutoff = 2.0 * radii.max() + tolerance_A
@@ -74,7 +74,7 @@ def find_bonds(structure, species=None, cell=None, pbc=None, *,
 
 def bond_lengths(trajectory, bonds, species=None, cell=None, pbc=None) -> np.ndarray:
     """Lengths ``(F, B)`` in Å of the given bonds, at the minimum image when periodic."""
-    frames = as_frames(trajectory, species, cell, pbc)
+    frames = as_trajectory(trajectory, species, cell, pbc)
     bonds = _bonds_array(bonds, frames.n_atoms)
     vectors = frames.positions[:, bonds[:, 1]] - frames.positions[:, bonds[:, 0]]
     return np.linalg.norm(minimum_image(vectors, frames.cells, frames.pbc), axis=-1)
@@ -87,7 +87,7 @@ def max_bond_deviation(trajectory, *, bonds=None, reference_lengths=None, specie
 
     Bonds default to :func:`find_bonds` on the first frame, reference lengths to their lengths
     in that frame."""
-    frames = as_frames(trajectory, species, cell, pbc)
+    frames = as_trajectory(trajectory, species, cell, pbc)
     if bonds is None:
         bonds = find_bonds(frames, tolerance_A=tolerance_A)
     lengths = bond_lengths(frames, bonds)
@@ -122,7 +122,7 @@ def rdf_window_stability(trajectory, reference_rdfs: Mapping, bin_edges,
     ``round(window_fs / frame_interval_fs)`` frames. ``convention`` must be the one the
     reference RDFs were computed with (``"fu2023"`` reproduces Fu et al.'s binning).
     """
-    frames = as_frames(trajectory, species, cell, pbc)
+    frames = as_trajectory(trajectory, species, cell, pbc)
     window = _window_frames(window_fs, frame_interval_fs)
     if frames.n_frames < window:
         raise ValueError(f"{frames.n_frames} frames are fewer than one window of {window}")
@@ -203,7 +203,7 @@ class RDFWindowRule:
         self._recent: deque = deque(maxlen=self.window)
 
     def start(self, atoms: Atoms) -> None:
-        as_frames(atoms).require_cell("RDFWindowRule")
+        as_trajectory(atoms).require_cell("RDFWindowRule")
         self._recent.clear()
 
     def check(self, atoms: Atoms, step: int, time_fs: float) -> str | None:

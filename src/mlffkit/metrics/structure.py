@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._inputs import Frames, as_frames, bin_edges_array, element_number
+from ._inputs import TrajectoryArrays, as_trajectory, bin_edges_array, element_number
 from .pairs import all_pair_distances, periodic_pairs
 
 HR_R_MAX_A = 10.0
@@ -93,7 +93,7 @@ def interatomic_distance_distribution(trajectory, bin_edges=None, *,
     """
     if normalisation not in HR_NORMALISATIONS:
         raise ValueError(f"normalisation must be one of {HR_NORMALISATIONS}, got {normalisation!r}")
-    frames = as_frames(trajectory)
+    frames = as_trajectory(trajectory)
     if frames.n_atoms < 2:
         raise ValueError("h(r) needs at least two atoms")
     edges = uniform_bin_edges(HR_R_MAX_A, HR_BIN_WIDTH_A) if bin_edges is None else \
@@ -126,7 +126,7 @@ def radial_distributions(trajectory, bin_edges, *, pairs, species=None, cell=Non
                          convention: str = "ase", per_frame: bool = False) -> dict:
     """Several g(r) at once, keyed by pair (``None`` for the total), from one pass over the
     neighbour lists; e.g. ``pairs=[("O", "O"), ("H", "H"), ("H", "O")]`` for water."""
-    frames = as_frames(trajectory, species, cell, pbc)
+    frames = as_trajectory(trajectory, species, cell, pbc)
     frames.require_cell("radial_distribution")
     rule = rdf_convention(convention)
     edges = bin_edges_array(bin_edges)
@@ -151,7 +151,7 @@ def rdf_convention(name: str) -> RDFConvention:
     return RDF_CONVENTIONS[name]
 
 
-def ordered_pair_counts(frames: Frames, bin_edges: np.ndarray, pairs,
+def ordered_pair_counts(frames: TrajectoryArrays, bin_edges: np.ndarray, pairs,
                         bins_closed: str = "right") -> np.ndarray:
     """Per-frame counts ``(P, F, B)`` of ordered pairs (i -> j, j != i or a periodic image) for
     each entry of ``pairs`` (``None``: all atoms; ``(a, b)`` with a != b: each a-b pair once).
@@ -191,7 +191,7 @@ def _kind(elements: np.ndarray, number: int) -> int | None:
     return int(found[0]) if found.size else None
 
 
-def _normalising_pairs(frames: Frames, pair, rule: RDFConvention) -> float:
+def _normalising_pairs(frames: TrajectoryArrays, pair, rule: RDFConvention) -> float:
     if pair is None:
         n_a = n_b = frames.n_atoms
         same = True
