@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from mlffkit.training.data import (BatchLoader, LabelledBatch, Structure, Window,
-                                   displacement, move_to, trajectory_windows)
+                                   displacement, move_to, structures_from_frames,
+                                   trajectory_windows, window_items)
 
 
 def test_collate_structures_concatenates(trajectory, collate_frames):
@@ -73,3 +74,18 @@ def test_move_to_walks_containers(trajectory, collate_toy_windows):
     moved = move_to({"w": [window], "n": 3}, "cpu")
     assert isinstance(moved["w"][0], Window) and moved["n"] == 3
     assert isinstance(moved["w"][0].frames[0], LabelledBatch)
+
+
+def test_windows_from_the_data_layer(trajectory, collate_toy_windows):
+    from mlffkit.data import Frames, windows
+    frames = Frames(positions=np.stack([s.positions for s in trajectory]),
+                    numbers=trajectory[0].numbers,
+                    energy=np.array([s.energy for s in trajectory]),
+                    forces=np.stack([s.forces for s in trajectory]))
+    structures = structures_from_frames(frames)
+    items = window_items(structures, windows(frames, 3))  # T = 2 plus the next frame
+    direct = trajectory_windows(trajectory, 2)
+    assert len(items) == len(direct)
+    a, b = collate_toy_windows(items[:4]), collate_toy_windows(direct[:4])
+    assert torch.equal(a.displacement, b.displacement)
+    assert torch.equal(a.frames[0].energy, b.frames[0].energy)

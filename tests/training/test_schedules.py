@@ -25,8 +25,11 @@ def test_warmup_cosine_shape():
 
 def test_schedule_callables_survive_lambdalr_state_dict():
     param = torch.nn.Parameter(torch.zeros(1))
-    make = lambda: torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD([param], lr=1.0),
-                                                     WarmupCosine(10, 2))
+
+    def make():
+        return torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD([param], lr=1.0),
+                                                 WarmupCosine(10, 2))
+
     first = make()
     for _ in range(5):
         first.optimizer.step()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from mlffkit.data.atomic import atomic_target
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
@@ -18,17 +19,11 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     A crash or an exception at any point leaves the previous ``path`` (if any) untouched; the
     temporary file is removed on error."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as handle:
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

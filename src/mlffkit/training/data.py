@@ -5,9 +5,11 @@ are the simple in-memory pieces for lists of ``ase.Atoms`` or arrays:
 
 - :class:`Structure`: one labelled frame as arrays (eV, Å, eV/Å).
 - :func:`collate_structures` -> :class:`LabelledBatch` (a model ``Batch`` + its labels).
-- :func:`trajectory_windows` + :func:`collate_windows` -> :class:`Window`: T consecutive frames
-  of each trajectory, the next frame, and the displacement ``Δp_t = p_{t+1} - p_t`` (FRAMES
+- :func:`trajectory_windows` (or :func:`window_items` on the index rows of
+  ``mlffkit.data.windows.windows``) + :func:`collate_windows` -> :class:`Window`: T
+  consecutive frames, the next frame, and the displacement ``Δp_t = p_{t+1} - p_t`` (FRAMES
   Eq. 4, minimum image in periodic cells).
+- :func:`structures_from_frames`: ``mlffkit.data.Frames`` -> Structures.
 - :class:`BatchLoader`: shuffles with a generator seeded by (seed, epoch), so the order of any
   epoch is known without saved state; can start mid-epoch (resume) and shard every global
   batch over distributed ranks.
@@ -19,7 +21,7 @@ by keyword from ``pos, numbers, batch, cell, pbc, n_structures``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, replace
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
@@ -153,9 +155,33 @@ def displacement(current: Structure, following: Structure) -> np.ndarray:
     return fractional @ current.cell
 
 
+def structures_from_frames(frames) -> list[Structure]:
+    """One :class:`Structure` per frame of an ``mlffkit.data.Frames`` (energies and forces
+    required; a cell is kept where some direction is periodic)."""
+    if frames.energy is None or frames.forces is None:
+        raise ValueError(f"{frames.source or 'frames'}: training needs energies and forces")
+    pbc = np.asarray(frames.pbc, dtype=bool)
+    periodic = frames.cell is not None and bool(pbc.any())
+    cells = np.broadcast_to(frames.cell, (len(frames.positions), 3, 3)) if periodic else None
+    return [Structure(numbers=np.asarray(frames.numbers), positions=frames.positions[k],
+                      energy=float(frames.energy[k]), forces=frames.forces[k],
+                      cell=cells[k] if periodic else None, pbc=pbc if periodic else None)
+            for k in range(len(frames.positions))]
+
+
+def window_items(structures: Sequence[Structure], rows) -> list[tuple[Structure, ...]]:
+    """Window items from index rows ``(n_windows, T + 1)``: the T frames of each window and
+    the next frame, e.g. ``mlffkit.data.windows.windows(frames, T + 1)``."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.ndim != 2 or rows.shape[1] < 2:
+        raise ValueError(f"rows must have shape (n_windows, T + 1 >= 2), got {rows.shape}")
+    return [tuple(structures[k] for k in row) for row in rows]
+
+
 def trajectory_windows(trajectory: Sequence[Structure], window: int,
                        anchors: Sequence[int] | None = None) -> list[tuple[Structure, ...]]:
-    """Window items ``(S_{t-T+1}, ..., S_t, S_{t+1})`` of one trajectory, T = ``window``.
+    """Window items ``(S_{t-T+1}, ..., S_t, S_{t+1})`` of one trajectory in time order,
+    T = ``window``.
 
     ``anchors`` are the frame indices t to use (e.g. the training frames of a split); by
     default every t with a full history and a next frame."""
@@ -166,7 +192,8 @@ def trajectory_windows(trajectory: Sequence[Structure], window: int,
     bad = [t for t in anchors if t not in valid]
     if bad:
         raise ValueError(f"anchors {bad[:5]} lack {window - 1} earlier frames or a next frame")
-    return [tuple(trajectory[t - window + 1: t + 2]) for t in anchors]
+    offsets = np.arange(-window + 1, 2)
+    return window_items(trajectory, np.asarray(anchors, dtype=np.int64)[:, None] + offsets)
 
 
 def collate_windows(items: Sequence[tuple[Structure, ...]], batch_cls: type | None = None,
