@@ -10,7 +10,8 @@ from ase.io import read
 
 from mlffkit.md import THERMO_COLUMNS, TemperatureBoundsRule, simulate
 from mlffkit.md.units import friction_per_ps_to_ase
-from mlffkit.metrics.stability import BondLengthRule
+from mlffkit.metrics.stability import BondLengthRule, RDFWindowRule
+from mlffkit.metrics.structure import radial_distribution, uniform_bin_edges
 
 
 def gas(n_atoms, seed=0):
@@ -132,6 +133,19 @@ def test_bond_length_rule_stops_a_stretching_molecule_at_the_right_step(calculat
     assert result.stop.rule == "bond_length"
     assert (result.stop.step, result.stop.time_fs) == (42, 42.0)
     assert result.steps_completed == 42
+
+
+def test_rdf_window_rule_fires_once_its_first_window_is_full():
+    """Samples every 2 steps of 2 fs into a 20 fs window = 5 samples (steps 0, 2, ..., 8); with
+    a threshold of 0 any thermal motion fails, so the run stops at step 8."""
+    crystal = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    edges = uniform_bin_edges(3.5, 0.05)
+    rule = RDFWindowRule({None: radial_distribution(crystal, edges)}, edges, threshold=0.0,
+                         dt_fs=2.0, window_fs=20.0, sample_every_steps=2)
+    result = simulate(crystal, EMT(), ensemble="nve", T_K=300, dt_fs=2.0, steps=30,
+                      stop_rules=[rule], progress=False)
+    assert result.stop.rule == "rdf_window" and result.stop.step == 8
+    assert "over the last 5 samples" in result.stop.reason
 
 
 def test_temperature_bounds_rule(calculators):

@@ -187,7 +187,8 @@ class RDFWindowRule:
     the reference by more than ``threshold`` (integrated absolute error, any pair).
 
     Frames are sampled every ``sample_every_steps`` steps; the window holds
-    ``round(window_fs / (sample_every_steps * dt_fs))`` samples and slides by one sample."""
+    ``round(window_fs / (sample_every_steps * dt_fs))`` samples and slides by one sample.
+    ``reference_rdfs`` (``{pair: g_ref}``) must use ``bin_edges`` and ``convention``."""
 
     name = "rdf_window"
 
