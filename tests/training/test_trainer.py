@@ -177,3 +177,26 @@ def test_plain_energy_force_training(trajectory, make_model, collate_frames):
 def test_config_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainerConfig(**kwargs)
+
+
+def test_trainer_refuses_plateau_without_validation_and_empty_parameter_sets(make_model,
+                                                                            window_loaders):
+    train, _ = window_loaders()
+    objective = FramesObjective(LossWeights(aux=0.5))
+    with pytest.raises(ValueError, match="validation data"):
+        Trainer(make_model(), objective, train, None,
+                TrainerConfig(max_steps=2, scheduler="plateau"))
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        Trainer(make_model(), objective, train, None, TrainerConfig(max_steps=2),
+                parameters=[])
+
+
+def test_only_the_given_parameter_group_moves(make_model, window_loaders):
+    model = make_model()
+    head = model.parameter_groups()["main_head"]
+    frozen = [p.detach().clone() for p in model.parameter_groups()["representation"]]
+    train, _ = window_loaders()
+    Trainer(model, FramesObjective(LossWeights(aux=0.5)), train, None,
+            TrainerConfig(max_steps=2, progress=False), parameters=head).fit()
+    for before, after in zip(frozen, model.parameter_groups()["representation"]):
+        assert torch.equal(before, after)

@@ -24,7 +24,8 @@ MD17_LOSS_WEIGHTS: dict[str, LossWeights] = {
 #: §A.3: ISO17, all isomers.
 ISO17_LOSS_WEIGHTS = LossWeights(energy=1, forces=80, aux=0.25)
 
-#: §A.1: batch size by window length T (T=1 is the baseline).
+#: §A.1: batch size by window length T (T=1 is the baseline), counted in windows: a T=2
+#: batch of 4 windows runs the backbone on 8 frames.
 BATCH_SIZE_BY_WINDOW: dict[int, int] = {1: 8, 2: 4, 3: 4}
 
 #: Appendix A: Adam, initial learning rate.

@@ -62,7 +62,10 @@ class TrainerConfig:
     end. ``val_metric`` names a metric of the objective (``"primary"``: the primary loss,
     independent of the decaying λ_aux); it drives early stopping, ReduceLROnPlateau and the
     best checkpoint. ``plateau_patience`` and ``early_stopping_patience`` count validations.
-    The RNGs are seeded with ``seed + rank`` at the start of a fresh run."""
+    The RNGs are seeded with ``seed + rank`` at the start of a fresh run; ``deterministic``
+    also calls ``torch.use_deterministic_algorithms(True, warn_only=True)`` (process-wide).
+    ``find_unused_parameters`` is passed to DDP: needed when some parameters get no gradient
+    in a step (a displacement head in a T = 1 run, a frozen group)."""
 
     max_steps: int | None = None
     max_epochs: int | None = None
@@ -171,7 +174,12 @@ class Trainer:
         self.train_data, self.val_data = train_data, val_data
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.export, self.callbacks = export, list(callbacks)
-        self.parameters = [p for p in (parameters or model.parameters()) if p.requires_grad]
+        chosen = model.parameters() if parameters is None else parameters
+        self.parameters = [p for p in chosen if p.requires_grad]
+        if not self.parameters:
+            raise ValueError("no trainable parameters")
+        if self.config.scheduler == "plateau" and val_data is None:
+            raise ValueError("the plateau scheduler needs validation data")
         self.total_steps = self._resolve_total_steps()
         if hasattr(objective, "set_total_steps"):
             objective.set_total_steps(self.total_steps)
