@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlffkit import results
+from mlffkit.atomic import atomic_write_bytes
 from mlffkit.results import (CorruptRecordWarning, Result, ResultMissingError, ResultsStore,
                              record_key)
 
@@ -132,7 +132,7 @@ def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        results._atomic_write_bytes(target, b"new")
+        atomic_write_bytes(target, b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"], "no temporary file left"
 

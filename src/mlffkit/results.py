@@ -30,7 +30,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 import mlffkit
+from mlffkit.atomic import atomic_write_bytes
 
 SCHEMA = 1
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -122,20 +122,6 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _git_state() -> dict[str, Any]:
@@ -241,7 +227,7 @@ class ResultsStore:
             buffer = io.BytesIO()
             np.savez_compressed(buffer, **result.arrays)
             data = buffer.getvalue()
-            _atomic_write_bytes(npz_path, data)
+            atomic_write_bytes(npz_path, data)
             arrays_sha = hashlib.sha256(data).hexdigest()
         record = {
             "schema": SCHEMA, "experiment": experiment, "key": key,
@@ -257,7 +243,7 @@ class ResultsStore:
         }
         text = json.dumps({**record, "tables": _tables_to_json(result.tables)}, indent=1,
                           allow_nan=True)
-        _atomic_write_bytes(json_path, text.encode())
+        atomic_write_bytes(json_path, text.encode())
         return Result(tables=result.tables, arrays=result.arrays, record=record)
 
     # -- the one entry point -------------------------------------------------------------

@@ -40,7 +40,7 @@ from typing import Any, Iterable, Iterator
 
 import mlffkit
 
-from .atomic import atomic_target
+from mlffkit.atomic import atomic_target
 from .errors import ChecksumMismatchError, DataError, DataNotFoundError
 from .readers import READERS
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mlffkit.data.atomic import atomic_target
+from mlffkit.atomic import atomic_target
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:

@@ -8,6 +8,8 @@ import math
 import os
 from pathlib import Path
 
+from mlffkit.atomic import atomic_target, atomic_write_text
+
 
 def _plain(value):
     """JSON-safe scalars (tensors and numpy numbers to floats, non-finite floats to None)."""
@@ -48,16 +50,12 @@ class RunLog:
 
     def truncate_after(self, step: int) -> None:
         kept = [row for row in self.rows() if row.get("step", 0) <= step]
-        tmp = self.jsonl.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept))
-        os.replace(tmp, self.jsonl)
+        atomic_write_text(self.jsonl, "".join(json.dumps(row) + "\n" for row in kept))
 
     def write_csv(self) -> None:
         rows = self.rows()
         columns = list(dict.fromkeys(key for row in rows for key in row))
-        tmp = self.csv.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as handle:
+        with atomic_target(self.csv) as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, self.csv)
