@@ -260,7 +260,8 @@ def assert_features_equivariant(model, batch: Batch, R: torch.Tensor | None = No
 
 
 def assert_displacement_equivariant(model, batches: Sequence[Batch], R: torch.Tensor | None = None, reflect: bool = False, atol=1e-8):
-    """Δp(R x_{t-T+1}, ..., R x_t) = R Δp(...) (and invariant under translations)."""
+    """Δp(R x_{t-T+1}, ..., R x_t) = R Δp(...), invariant under translations; the same for the
+    next-frame forces (energy invariant) when the model has ``predict_next_frame``."""
     R = R if R is not None else random_rotation(reflect, dtype=batches[0].dtype, device=batches[0].device)
     a = model.predict_displacement(batches).detach()
     b = model.predict_displacement([transform(b, R) for b in batches]).detach()
@@ -268,6 +269,11 @@ def assert_displacement_equivariant(model, batches: Sequence[Batch], R: torch.Te
     t = torch.tensor([0.7, -1.3, 2.1], dtype=a.dtype, device=a.device)
     c = model.predict_displacement([transform(b, torch.eye(3), t) for b in batches]).detach()
     assert_close(c, a, atol, what="displacement under translation")
+    if hasattr(model, "predict_next_frame"):
+        a = model.predict_next_frame(batches)
+        b = model.predict_next_frame([transform(b, R) for b in batches])
+        assert_close(b["energy"].detach(), a["energy"].detach(), atol, what="next-frame energy under rotation")
+        assert_close(b["forces"].detach(), a["forces"].detach() @ R.to(a["forces"].dtype).T, atol, what="next-frame forces under rotation")
 
 
 def assert_translation_invariant(model, batch: Batch, atol=1e-8):

@@ -14,11 +14,11 @@ types and tensors only.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_target
 from .potential import Potential, build_model
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "CheckpointError"]
@@ -31,13 +31,32 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read, or that does not fit the model it is loaded into."""
 
 
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype)
+
+
+def _check_plain(obj, where: str) -> None:
+    """Reject what ``torch.load(weights_only=True)`` could not read back."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, (str, int)):
+                raise TypeError(f"{where}: key {key!r} is not a str or int")
+            _check_plain(value, f"{where}[{key!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            _check_plain(value, f"{where}[{i}]")
+    elif not isinstance(obj, _PLAIN):
+        raise TypeError(
+            f"{where} is a {type(obj).__name__}; checkpoints hold only dicts, lists, str, int, "
+            "float, bool, None and tensors (convert numpy arrays with torch.as_tensor)"
+        )
+
+
 def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
     """Write ``model`` (config + weights + buffers) and ``extra`` to ``path`` atomically
-    (a temporary file in the same folder, fsynced, then renamed over ``path``)."""
+    (:func:`mlffkit.atomic.atomic_target`: a temporary file beside ``path``, fsynced, then
+    renamed; on any error ``path`` is untouched)."""
     if not getattr(model, "config", None):
         raise ValueError("model.config is empty: build the model with build_model(config)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -45,17 +64,14 @@ def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": extra if extra is not None else {},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    _check_plain(payload["config"], "config")
+    _check_plain(payload["extra"], "extra")
+    path = Path(path)
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
     return path
 
 

@@ -125,7 +125,8 @@ class DisplacementHead(nn.Module):
     passed through ``num_blocks`` equivariant graph attention blocks (as in the Equiformer
     backbone) on the radius graph of the *last* frame, normalised, and mapped to one vector per
     atom. The output is ``scale * vector`` in Å; ``scale`` is a buffer set by
-    :meth:`fit_normalisation`.
+    :meth:`fit_normalisation`. The same trunk also gives the next frame's energy and forces
+    (:meth:`next_frame`) for the paper's ablation of the auxiliary target.
     """
 
     def __init__(
@@ -197,22 +198,35 @@ class DisplacementHead(nn.Module):
             for _ in range(num_blocks)
         )
         self.norm = EquivariantLayerNorm(irreps_hidden)
-        self.lin_out = Linear(irreps_hidden, o3.Irreps([(1, vec)]))
+        # one scalar and two vectors: Δp, and (ablation) the next frame's atomic energy and forces
+        self.lin_out = Linear(irreps_hidden, o3.Irreps([(1, o3.Irrep("0e")), (2, vec)]))
         self.register_buffer("scale", torch.tensor(1.0))
         # e3nn components -> Cartesian (x, y, z)
         self.register_buffer("to_cartesian", torch.linalg.inv(vector_basis()), persistent=False)
 
-    def forward(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
-        """(N, 3) displacement in Å from T per-atom feature tensors (oldest first) and the
-        radius graph of the last frame."""
+    def _outputs(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
         if len(features) != self.frames:
             raise ValueError(f"this head was built for {self.frames} frames, got {len(features)}")
         x = self.lin_in(torch.cat(list(features), dim=-1))
         edge = self.edge_embedding(edge_index, edge_vec, x.shape[0])
         for block in self.blocks:
             x = block(x, edge)
-        vec = self.lin_out(self.norm(x))
-        return self.scale * vec @ self.to_cartesian.to(vec.dtype)
+        return self.lin_out(self.norm(x))  # 1x0e + 2 x vector
+
+    def _vector(self, out: torch.Tensor, k: int) -> torch.Tensor:
+        return out[:, 1 + 3 * k : 4 + 3 * k] @ self.to_cartesian.to(out.dtype)
+
+    def forward(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
+        """(N, 3) displacement in Å from T per-atom feature tensors (oldest first) and the
+        radius graph of the last frame."""
+        return self.scale * self._vector(self._outputs(features, edge_index, edge_vec), 0)
+
+    def next_frame(self, features: Sequence[torch.Tensor], edge_index, edge_vec):
+        """For FRAMES' Table 2 ablation (auxiliary loss on the next frame's energy and forces):
+        a per-atom scalar (N,) and a per-atom vector (N, 3), in units of the main head's scale;
+        :meth:`Potential.predict_next_frame` turns them into an energy and forces."""
+        out = self._outputs(features, edge_index, edge_vec)
+        return out[:, 0], self._vector(out, 1)
 
     @torch.no_grad()
     def fit_normalisation(self, displacements) -> float:

@@ -229,6 +229,25 @@ class Potential(nn.Module):
         edge_index, edge_vec = radius_graph(batches[-1], self.displacement_head.cutoff)
         return self.displacement_head(list(features), edge_index, edge_vec)
 
+    def predict_next_frame(
+        self, batches: Sequence[Batch], features: Sequence[torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """FRAMES' ablation target (Table 2): the next frame's ``energy`` (B,) and ``forces``
+        (N, 3), predicted by the auxiliary head from the window (not by differentiation: the
+        next positions are unknown). Scaled and shifted with the main energy head's statistics."""
+        if self.displacement_head is None:
+            raise ValueError("this potential has no displacement (auxiliary) head")
+        batches = list(batches)
+        if features is None:
+            features = [self.embed(b) for b in batches]
+        last = batches[-1]
+        edge_index, edge_vec = radius_graph(last, self.displacement_head.cutoff)
+        scalar, vector = self.displacement_head.next_frame(list(features), edge_index, edge_vec)
+        eh = self.energy_head
+        atomic = eh.scale * scalar + eh.shift + eh.element_energy[last.numbers]
+        energy = torch.zeros(last.n_structures, dtype=atomic.dtype, device=atomic.device)
+        return {"energy": energy.index_add(0, last.batch, atomic), "forces": eh.scale * vector}
+
     @torch.no_grad()
     def fit_normalisation(self, energies, numbers_per_structure, forces=None, batches=None) -> dict:
         """Fit the energy head's statistics (see :meth:`EnergyHead.fit_normalisation`) and, when
