@@ -66,56 +66,44 @@ class Linear(nn.Module):
             for i_out, (_, ir_out) in enumerate(self.irreps_out)
             if ir_in == ir_out
         ]
-        numel = sum(self.irreps_in[i].mul * self.irreps_out[o].mul for i, o in self.instructions)
-        self.weight = nn.Parameter(torch.randn(numel))
-        in_slices = self.irreps_in.slices()
-        # per output block: input column index (channel-major) and the weight pieces
+        self.weight_sizes = [self.irreps_in[i].mul * self.irreps_out[o].mul for i, o in self.instructions]
+        self.weight = nn.Parameter(torch.randn(sum(self.weight_sizes)))
+        self.in_dims = [mul * ir.dim for mul, ir in self.irreps_in]
+        # per output block: (mul_out, dim, [(instruction, input block, mul_in)], fan_in, bias)
         self.plan = []
-        offset = 0
-        offsets = {}
-        for i_in, i_out in self.instructions:
-            offsets[(i_in, i_out)] = offset
-            offset += self.irreps_in[i_in].mul * self.irreps_out[i_out].mul
+        n_bias = 0
         bias_sizes = []
         for i_out, (mul_out, ir) in enumerate(self.irreps_out):
-            sources = [i for i, o in self.instructions if o == i_out]
-            cols = [c for i in sources for c in range(in_slices[i].start, in_slices[i].stop)]
-            pieces = [(offsets[(i, i_out)], self.irreps_in[i].mul) for i in sources]
+            sources = [(k, i, self.irreps_in[i].mul) for k, (i, o) in enumerate(self.instructions) if o == i_out]
             has_bias = biases and ir.l == 0 and ir.p == 1
-            fan_in = sum(m for _, m in pieces)
-            self.plan.append((mul_out, ir.dim, pieces, fan_in, len(bias_sizes) if has_bias else None))
-            self.register_buffer(f"cols{i_out}", torch.tensor(cols, dtype=torch.long), persistent=False)
+            fan_in = sum(m for _, _, m in sources)
+            self.plan.append((mul_out, ir.dim, sources, fan_in, n_bias if has_bias else None))
             if has_bias:
                 bias_sizes.append(mul_out)
+                n_bias += 1
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(m)) for m in bias_sizes)
-        # inputs that are one contiguous range of columns are sliced instead of gathered
-        self._ranges = []
-        for i in range(len(self.irreps_out)):
-            c = getattr(self, f"cols{i}").tolist()
-            contiguous = len(c) > 0 and c == list(range(c[0], c[0] + len(c)))
-            self._ranges.append((c[0], c[0] + len(c)) if contiguous else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # one split of the input and of the weights (cheap backward), then a product per block
         n = x.shape[0]
+        xs = x.split(self.in_dims, dim=1)
+        ws = self.weight.split(self.weight_sizes) if self.weight_sizes else ()
         outs = []
-        for i_out, (mul_out, dim, pieces, fan_in, bias) in enumerate(self.plan):
-            if not pieces:
+        for mul_out, dim, sources, fan_in, bias in self.plan:
+            if not sources:
                 y = x.new_zeros(n, mul_out * dim)
-                if bias is not None:
-                    y = y + self.bias[bias]
-                outs.append(y)
-                continue
-            r = self._ranges[i_out]
-            xi = x[:, r[0] : r[1]] if r is not None else x.index_select(1, getattr(self, f"cols{i_out}"))
-            if len(pieces) == 1:
-                w = self.weight[pieces[0][0] : pieces[0][0] + fan_in * mul_out].reshape(fan_in, mul_out)
             else:
-                w = torch.cat([self.weight[o : o + m * mul_out].reshape(m, mul_out) for o, m in pieces])
-            w = w / math.sqrt(fan_in)
-            if dim == 1:
-                y = xi @ w
-            else:
-                y = (xi.reshape(n, fan_in, dim).transpose(1, 2) @ w).transpose(1, 2).reshape(n, mul_out * dim)
+                if len(sources) == 1:
+                    k, i, m = sources[0]
+                    xi, w = xs[i], ws[k].reshape(m, mul_out)
+                else:
+                    xi = torch.cat([xs[i].reshape(n, m, dim) for _, i, m in sources], dim=1)
+                    w = torch.cat([ws[k].reshape(m, mul_out) for k, _, m in sources])
+                w = w * (1.0 / math.sqrt(fan_in))
+                if dim == 1:
+                    y = xi.reshape(n, fan_in) @ w
+                else:
+                    y = (xi.reshape(n, fan_in, dim).transpose(1, 2) @ w).transpose(1, 2).reshape(n, mul_out * dim)
             if bias is not None:
                 y = y + self.bias[bias]
             outs.append(y)
@@ -145,14 +133,15 @@ class Gate(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs, start = [], 0
-        for act, (mul, _) in zip(self.acts, self.irreps_scalars):
-            outs.append(act(x[:, start : start + mul]))
-            start += mul
+        sizes = [mul for mul, _ in self.irreps_scalars]
         n_gates = self.irreps_gates.dim
         if n_gates:
-            gates = self.sigmoid(x[:, start : start + n_gates])
-            outs.append(x[:, start + n_gates :] * gates.index_select(1, self.gate_index))
+            sizes += [n_gates, self.irreps_gated.dim]
+        parts = x.split(sizes, dim=1)
+        outs = [act(p) for act, p in zip(self.acts, parts)]
+        if n_gates:
+            gates = self.sigmoid(parts[-2])
+            outs.append(parts[-1] * gates.index_select(1, self.gate_index))
         return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
 
 
@@ -196,11 +185,10 @@ class DepthwiseTensorProduct(nn.Module):
         if any(mul != 1 for mul, _ in irreps_sh):
             raise ValueError("the spherical harmonics irreps must have multiplicity 1")
         allowed = {o3.Irrep(ir) for ir in allowed}
-        self.blocks = []  # (input start, stop, mul, dim_in, width, n_paths, weight offset)
+        self.blocks = []  # (input block, mul, dim_in, width, n_paths)
         entries = []  # (ir_out, mul, offset of the block in Y, width, offset in the block)
         self.instructions = []  # e3nn-style (i_in, i_sh, ir_out), in weight order
         weight_offset = flat = 0
-        in_slices = self.irreps_in.slices()
         sh_slices = irreps_sh.slices()
         for i, (mul, ir_in) in enumerate(self.irreps_in):
             paths = [
@@ -226,13 +214,14 @@ class DepthwiseTensorProduct(nn.Module):
             # float32 and converted to float64 is equivariant to float64 precision
             self.register_buffer(f"coeff{b}", coeff.permute(1, 0, 2).reshape(irreps_sh.dim, -1), persistent=False)
             self.register_buffer(f"path_of{b}", torch.tensor(path_of, dtype=torch.long), persistent=False)
-            sl = in_slices[i]
-            self.blocks.append((sl.start, sl.stop, mul, ir_in.dim, width, len(paths), weight_offset))
+            self.blocks.append((i, mul, ir_in.dim, width, len(paths)))
             weight_offset += len(paths) * mul
             flat += mul * width
         if not entries:
             raise ValueError(f"no tensor-product path from {self.irreps_in} to {allowed}")
         self.weight_numel = weight_offset
+        self.in_dims = [mul * ir.dim for mul, ir in self.irreps_in]
+        self.block_weight_sizes = [n_paths * mul for _, mul, _, _, n_paths in self.blocks]
         # gather Y (blocks of (mul, width)) into sorted irreps, channel-major within each irrep
         order = sorted(range(len(entries)), key=lambda k: entries[k][0])
         index = []
@@ -258,15 +247,16 @@ class DepthwiseTensorProduct(nn.Module):
     def tensor_product(self, x: torch.Tensor, sh: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """The weighted tensor product for given per-edge weights (E, weight_numel)."""
         n = x.shape[0]
+        xs = x.split(self.in_dims, dim=1)
+        ws = weight.split(self.block_weight_sizes, dim=1)
         ys = []
-        for b, (start, stop, mul, dim_in, width, n_paths, w0) in enumerate(self.blocks):
-            coeff = getattr(self, f"coeff{b}").to(sh.dtype)
-            s = (sh @ coeff).reshape(n, dim_in, width)
+        for b, (i, mul, dim_in, width, n_paths) in enumerate(self.blocks):
+            s = (sh @ getattr(self, f"coeff{b}").to(sh.dtype)).reshape(n, dim_in, width)
             if dim_in == 1:
-                y = x[:, start:stop, None] * s
+                y = xs[i].reshape(n, mul, 1) * s
             else:
-                y = torch.bmm(x[:, start:stop].reshape(n, mul, dim_in), s)
-            w = weight[:, w0 : w0 + n_paths * mul].reshape(n, n_paths, mul).transpose(1, 2)
+                y = torch.bmm(xs[i].reshape(n, mul, dim_in), s)
+            w = ws[b].reshape(n, n_paths, mul).transpose(1, 2)
             ys.append((y * w.index_select(2, getattr(self, f"path_of{b}"))).reshape(n, -1))
         return torch.cat(ys, dim=1).index_select(1, self.out_index)
 
@@ -290,16 +280,16 @@ class EquivariantLayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_scalars))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, ix, iw, ib = [], 0, 0, 0
-        for mul, ir in self.irreps:
-            field = x[:, ix : ix + mul * ir.dim].reshape(-1, mul, ir.dim)
-            ix += mul * ir.dim
+        out, ib = [], 0
+        parts = x.split([mul * ir.dim for mul, ir in self.irreps], dim=1)
+        weights = self.weight.split([mul for mul, _ in self.irreps])
+        for k, (mul, ir) in enumerate(self.irreps):
+            field = parts[k].reshape(-1, mul, ir.dim)
             even_scalar = ir.l == 0 and ir.p == 1
             if even_scalar:
                 field = field - field.mean(dim=1, keepdim=True)
             norm = field.pow(2).mean(dim=(1, 2), keepdim=True)
-            field = field * torch.rsqrt(norm + self.eps) * self.weight[iw : iw + mul, None]
-            iw += mul
+            field = field * (torch.rsqrt(norm + self.eps) * weights[k][:, None])
             if even_scalar:
                 field = field + self.bias[ib : ib + mul, None]
                 ib += mul
