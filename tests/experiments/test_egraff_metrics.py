@@ -88,6 +88,14 @@ def test_offset_alignment_and_opposite_signs():
     assert cmp.ev_raw.min() > 0.9  # MMFF energies are small positive numbers: EV near 1
 
 
+def test_lag_scores_start_at_zero_and_decorrelate():
+    frames, _ = _verlet_trajectory(160)
+    lags, fv, ev = em.reference_lag_scores(frames, np.arange(160), lag_stride=3, min_pairs=20)
+    assert lags[0] == 0 and fv[0] == 0.0 and ev[0] == 0.0
+    assert lags[-1] <= 140 and np.all(np.diff(lags) == 3)
+    assert np.all((fv >= 0) & (fv <= 1)) and fv[1:].max() > 0.3
+
+
 def test_paired_rmsd_ignores_rigid_motion():
     frames, _ = _verlet_trajectory(5)
     moved = []
@@ -128,9 +136,13 @@ def test_mean_ci_and_versus_shifted():
         "molecule": ["m"] * 12, "start_frame": list(range(4)) * 3,
         "potential": ["a"] * 4 + ["b"] * 4 + [em.SHIFTED] * 4,
         "fv_gm": [0.9, 0.91, 0.92, 0.93, 0.6, 0.7, 0.62, 0.68, 0.6, 0.69, 0.63, 0.7]})
-    out = em.versus_shifted(runs, "fv_gm", n_boot=2000).set_index("potential")
+    out = em.versus(runs, "fv_gm", n_boot=2000).set_index("potential")
     assert out.loc["a", "verdict"] == "higher"
     assert out.loc["b", "verdict"] == "indistinguishable"
+    assert em.versus(runs, "fv_gm", baseline="a", n_boot=2000).set_index(
+        "potential").loc["b", "verdict"] == "lower"
+    assert em.first_crossing(np.arange(4.0), np.array([0.1, 0.4, 0.8, 0.2]), 0.5) == 2.0
+    assert np.isnan(em.first_crossing(np.arange(2.0), np.array([0.1, 0.2]), 0.5))
 
 
 def test_profiles_and_registration():
@@ -170,6 +182,8 @@ def test_smoke_run(mirror, compute_allowed):
     # the same initial configuration: RMSD 0 and FV(0) = the static FV of that frame
     np.testing.assert_allclose(arrays["ethanol.mmff94.rmsd"][:, 0], 0.0, atol=1e-7)
     assert (arrays["ethanol.reference_shifted.rmsd"][:, 0] > 0.05).all()
+    lags = arrays["ethanol.lag_steps"]
+    assert arrays["ethanol.fv_by_lag"].shape == lags.shape and arrays["ethanol.fv_by_lag"][0] == 0
     ref = result.tables["reference"]
     assert (ref["velocity_methods_rel_diff"] < 0.1).all()
     assert ref["T_start_K"].between(100, 1500).all()

@@ -34,7 +34,9 @@ potential can beat once its trajectory has decorrelated. ``shift_steps >= steps`
 windows disjoint (independent samples of the same ensemble).
 
 All runs of one molecule share ``steps``; the ``n_starts`` start frames are spread evenly over
-the reference so that every run and its shifted window fit in it.
+the reference so that every run and its shifted window fit in it. Because a fixed shift can
+fall on a vibrational recurrence, FV and EV of the reference against itself are also stored for
+every lag (``<molecule>.fv_by_lag``, ``.ev_by_lag``, lags in ``.lag_steps``).
 """
 
 from __future__ import annotations
@@ -218,6 +220,24 @@ class Comparison:
     scalars: dict = field(default_factory=dict)
 
 
+def reference_lag_scores(frames, segment: np.ndarray, lag_stride: int = 2,
+                         min_pairs: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FV and EV of a perfect potential whose trajectory lags the reference by a fixed time:
+    for each lag L (steps, 0, ``lag_stride``, ...; at least ``min_pairs`` frame pairs), the
+    geometric means over t of FV(F(t + L), F(t)) and EV(E(t + L), E(t)) along ``segment``."""
+    from mlffkit.metrics import energy_violation, force_violation, geometric_mean
+
+    forces, energy = frames.forces[segment], frames.energy[segment]
+    lags = np.arange(0, len(segment) - min_pairs + 1, lag_stride)
+    fv = np.empty(lags.size)
+    ev = np.empty(lags.size)
+    for k, lag in enumerate(lags):
+        n = len(segment) - lag
+        fv[k] = geometric_mean(force_violation(forces[lag:], forces[:n]))
+        ev[k] = geometric_mean(energy_violation(energy[lag:], energy[:n]))
+    return lags, fv, ev
+
+
 def paired_rmsd(positions, reference_positions) -> np.ndarray:
     """RMSD (Å) of frame t of ``positions`` from frame t of ``reference_positions``, after the
     optimal rotation and translation (Kabsch) of each frame onto its partner."""
@@ -313,6 +333,10 @@ def compute(params: dict) -> Result:
             ref_lengths = bond_lengths(ref_all, bonds).mean(axis=0)
             hr_full = interatomic_distance_distribution(ref_all, edges)
             arrays[f"{molecule}.hr_reference_all"] = hr_full
+            lags, fv_lag, ev_lag = reference_lag_scores(frames, seg, params["lag_stride"])
+            arrays[f"{molecule}.lag_steps"] = lags
+            arrays[f"{molecule}.fv_by_lag"] = fv_lag
+            arrays[f"{molecule}.ev_by_lag"] = ev_lag
             arrays[f"{molecule}.start_frames"] = starts
             v_seg = np.array([reference_velocities(frames, i, dt, "central")
                               for i in seg[1:-1]])
@@ -409,11 +433,11 @@ def compute(params: dict) -> Result:
 _COMMON = dict(molecules=list(MOLECULES), potentials=list(POTENTIALS), n_starts=5,
                dt_fs=MD17_TIMESTEP_FS, T_K=MD17_TEMPERATURE_K, tdamp_fs=50.0,
                velocity_method="central", offset_stride=10, hr_bin_A=0.02, hr_max_A=10.0,
-               bond_threshold_A=0.5, threads=1)
+               bond_threshold_A=0.5, lag_stride=2, threads=1)
 
 EGRAFF_METRICS = register(Experiment(
     name="egraff_metrics",
-    version="1",
+    version="2",
     compute=compute,
     datasets=datasets,
     description="EGraFFBench Tables 2-3 metrics (EV, FV, JSD, WF) on MD17 with MMFF94, "
@@ -452,29 +476,36 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
-def versus_shifted(runs: pd.DataFrame, metric: str, *, n_boot: int = 10_000) -> pd.DataFrame:
-    """For each molecule and potential: the geometric-mean ratio ``metric(potential) /
-    metric(shifted reference)`` over start frames (paired: same reference window) with a
-    bootstrap 95% interval, and a verdict: ``"higher"``/``"lower"`` than the decorrelated
-    perfect potential when the interval excludes 1, else ``"indistinguishable"``."""
+def versus(runs: pd.DataFrame, metric: str, baseline: str = SHIFTED, *,
+           n_boot: int = 10_000) -> pd.DataFrame:
+    """For each molecule and each potential other than ``baseline``: the geometric-mean ratio
+    ``metric(potential) / metric(baseline)`` over start frames (paired: the same reference
+    window) with a bootstrap 95% interval, and a verdict: ``"higher"``/``"lower"`` when the
+    interval excludes 1, else ``"indistinguishable"``. With the default baseline, "higher"
+    means the metric tells the potential apart from a perfect potential that has decorrelated."""
     from mlffkit.metrics.statistics import paired_bootstrap_ci
 
     rows = []
     for molecule, r in runs.groupby("molecule", sort=False):
         wide = r.pivot(index="start_frame", columns="potential", values=metric)
-        if SHIFTED not in wide:
+        if baseline not in wide:
             continue
-        for potential in [p for p in wide.columns if p != SHIFTED]:
-            a, b = wide[potential].to_numpy(float), wide[SHIFTED].to_numpy(float)
-            if len(a) < 2 or np.any(a <= 0) or np.any(b <= 0):
-                est = low = high = np.nan
-            else:
-                est, low, high = paired_bootstrap_ci(a, b, n_boot=n_boot)
+        for potential in [p for p in r["potential"].unique() if p != baseline]:
+            a, b = wide[potential].to_numpy(float), wide[baseline].to_numpy(float)
+            ok = len(a) >= 2 and np.all(np.isfinite(a) & np.isfinite(b)) and \
+                np.all(a > 0) and np.all(b > 0)
+            est, low, high = paired_bootstrap_ci(a, b, n_boot=n_boot) if ok else (np.nan,) * 3
             verdict = ("higher" if low > 0 else "lower" if high < 0 else "indistinguishable")
-            rows.append({"molecule": molecule, "potential": potential, "metric": metric,
-                         "ratio": np.exp(est), "ci_low": np.exp(low), "ci_high": np.exp(high),
-                         "verdict": verdict})
+            rows.append({"molecule": molecule, "potential": potential, "baseline": baseline,
+                         "metric": metric, "ratio": np.exp(est), "ci_low": np.exp(low),
+                         "ci_high": np.exp(high), "verdict": verdict})
     return pd.DataFrame(rows)
+
+
+def first_crossing(time_fs: np.ndarray, curve: np.ndarray, level: float) -> float:
+    """The first time (fs) at which ``curve`` reaches ``level``; NaN if it never does."""
+    hits = np.flatnonzero(np.asarray(curve) >= level)
+    return float(np.asarray(time_fs)[hits[0]]) if hits.size else float("nan")
 
 
 def implied_energy_error(ev: float, energy_eV: float) -> float:
