@@ -204,7 +204,7 @@ def radius_graph(batch: Batch, cutoff: float) -> tuple[torch.Tensor, torch.Tenso
             continue
         points = pos.detach()[idx]
         if batch.pbc is not None and bool(batch.pbc[b].any()):
-            box, periodic = batch.cell[b].detach(), batch.pbc[b]
+            box, periodic = batch.cell[b].detach(), batch.pbc[b].cpu()
         else:
             box, periodic = torch.zeros(3, 3, dtype=pos.dtype, device=device), False
         i, j, shift = nl.compute(points, box, periodic, quantities="ijS", copy=True)

@@ -121,7 +121,7 @@ def test_stress_and_atomic_number_errors():
 def test_prior_without_prior_head_is_an_error():
     model = build_model({"backbone": TINY_CONFIGS["schnet"]["backbone"]})
     with pytest.raises(ValueError, match="no prior head"):
-        model(random_molecule([6, 1], dtype=torch.float64), prior=True)
+        model(random_molecule([6, 1]), prior=True)
     with pytest.raises(ValueError, match="no displacement head"):
         model.predict_displacement([random_molecule([6, 1])] * 2)
 
@@ -173,3 +173,33 @@ def test_energy_is_continuous_when_an_atom_crosses_the_cutoff(name):
         pos = torch.tensor([[0.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.2, 0.8, 0.4], [d, 0.0, 0.0]], dtype=torch.float64)
         energies.append(model(Batch.from_arrays(pos, [6, 1, 1, 8], dtype=torch.float64), forces=False)["energy"])
     assert abs(energies[0] - energies[1]).item() < 1e-8
+
+
+def test_se3_variant_is_rotation_equivariant_only():
+    """parity=False builds the paper's SE(3) Equiformer (all irreps even): rotations are
+    symmetries, reflections in general are not."""
+    from mlffkit.testing import assert_energy_forces_equivariant, random_rotation
+
+    cfg = {
+        "backbone": {**TINY_CONFIGS["equiformer"]["backbone"], "parity": False, "irreps_node": "8x0e+4x1e+2x2e",
+                     "irreps_head": "4x0e+2x1e+1x2e", "irreps_ffn": "8x0e+4x1e+2x2e"},
+        "displacement_head": {"frames": 2, "num_basis": 4, "radial_hidden": 4},
+    }
+    torch.manual_seed(0)
+    model = build_model(cfg).double()
+    assert model.config["displacement_head"]["parity"] is False
+    mol = random_molecule([6, 6, 8, 1, 1, 7], seed=3, dtype=torch.float64)
+    assert_energy_forces_equivariant(model, mol)
+    R = random_rotation(dtype=torch.float64)
+    frames = [random_molecule([6, 6, 8, 1, 1, 7], seed=s, dtype=torch.float64) for s in (4, 5)]
+    from mlffkit.testing import assert_displacement_equivariant
+
+    assert_displacement_equivariant(model, frames, R=R)
+    with pytest.raises(AssertionError):
+        assert_energy_forces_equivariant(model, mol, reflect=True)
+
+
+def test_dtype_mismatch_is_a_clear_error():
+    model = tiny_model("schnet", torch.float64)
+    with pytest.raises(TypeError, match="float32 but the model is torch.float64"):
+        model(random_molecule([6, 1], dtype=torch.float32))

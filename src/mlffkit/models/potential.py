@@ -102,6 +102,12 @@ class Potential(nn.Module):
 
     # ------------------------------------------------------------------ evaluation
     def _check(self, batch: Batch):
+        param = next(self.parameters(), None)
+        if param is not None and batch.pos.dtype != param.dtype:
+            raise TypeError(
+                f"batch positions are {batch.pos.dtype} but the model is {param.dtype}: "
+                "use batch.to(dtype=...) or model.to(dtype)"
+            )
         if batch.numbers.numel() and int(batch.numbers.max()) > self.max_z:
             raise ValueError(f"atomic number {int(batch.numbers.max())} > max_z={self.max_z}")
 
