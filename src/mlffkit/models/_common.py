@@ -148,6 +148,18 @@ class Envelope(nn.Module):
         return torch.where(d < 1, out, torch.zeros_like(out))
 
 
+def edge_context(edge_index, edge_vec, rbf: RadialBasis, envelope: Envelope) -> dict:
+    """Per-edge quantities of the invariant message-passing backbones (PaiNN, SchNet)."""
+    length = edge_vec.norm(dim=-1)
+    return {
+        "source": edge_index[0],
+        "target": edge_index[1],
+        "length": length,
+        "rbf": rbf(length),
+        "envelope": envelope(length),
+    }
+
+
 # ---------------------------------------------------------------------- e3nn helpers
 
 

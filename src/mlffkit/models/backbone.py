@@ -21,7 +21,7 @@ from torch import nn
 
 from ..graph import Batch
 
-__all__ = ["Backbone", "BACKBONES", "register_backbone", "build_backbone"]
+__all__ = ["Backbone", "BACKBONES", "register_backbone", "build_backbone", "arguments"]
 
 BACKBONES: dict[str, type[Backbone]] = {}
 
@@ -37,6 +37,12 @@ def register_backbone(name: str):
         return cls
 
     return decorate
+
+
+def arguments(local_vars: dict) -> dict:
+    """The constructor arguments, from ``locals()`` taken on the first line of ``__init__``:
+    a module's ``hparams``, stored in its config so that it can be rebuilt exactly."""
+    return {k: v for k, v in local_vars.items() if k not in ("self", "__class__")}
 
 
 def build_backbone(name: str, **hparams) -> Backbone:

@@ -13,12 +13,12 @@ types and tensors only.
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_target
+from ..atomic import atomic_write_bytes
 from .potential import Potential, build_model
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "CheckpointError"]
@@ -53,8 +53,8 @@ def _check_plain(obj, where: str) -> None:
 
 def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
     """Write ``model`` (config + weights + buffers) and ``extra`` to ``path`` atomically
-    (:func:`mlffkit.atomic.atomic_target`: a temporary file beside ``path``, fsynced, then
-    renamed; on any error ``path`` is untouched)."""
+    (:func:`mlffkit.atomic.atomic_write_bytes`: a temporary file beside ``path``, fsynced,
+    then renamed; on any error ``path`` is untouched)."""
     if not getattr(model, "config", None):
         raise ValueError("model.config is empty: build the model with build_model(config)")
     payload = {
@@ -66,13 +66,9 @@ def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
     }
     _check_plain(payload["config"], "config")
     _check_plain(payload["extra"], "extra")
-    path = Path(path)
-    with atomic_target(path) as tmp:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-    return path
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def read_checkpoint(path, map_location=None) -> dict:

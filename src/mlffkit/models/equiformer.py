@@ -55,7 +55,7 @@ from ._common import (
     scatter_sum,
     smooth_leaky_relu,
 )
-from .backbone import Backbone, register_backbone
+from .backbone import Backbone, arguments, register_backbone
 from .e3layers import DepthwiseTensorProduct, EquivariantLayerNorm, Linear, gate_for
 
 __all__ = [
@@ -266,25 +266,9 @@ class Equiformer(Backbone):
         avg_num_neighbors: float = 15.0,
         max_z: int = 100,
     ):
+        hparams = arguments(locals())
         super().__init__()
-        self.hparams = dict(
-            cutoff=float(cutoff),
-            num_blocks=int(num_blocks),
-            irreps_node=str(o3.Irreps(irreps_node)),
-            lmax=int(lmax),
-            num_heads=int(num_heads),
-            irreps_head=str(o3.Irreps(irreps_head)),
-            alpha_dim=alpha_dim,
-            irreps_ffn=str(o3.Irreps(irreps_ffn)),
-            num_basis=int(num_basis),
-            basis=basis,
-            envelope=envelope,
-            radial_hidden=int(radial_hidden),
-            radial_layers=int(radial_layers),
-            parity=bool(parity),
-            avg_num_neighbors=float(avg_num_neighbors),
-            max_z=int(max_z),
-        )
+        self.hparams = hparams
         self.cutoff, self.max_z = float(cutoff), int(max_z)
         irreps_node = o3.Irreps(irreps_node)
         if num_scalars(irreps_node) == 0:

@@ -184,17 +184,10 @@ class DisplacementHead(nn.Module):
         self.irreps_in = irreps_frame * frames
         self.edge_embedding = EdgeEmbedding(cutoff, num_basis, lmax, basis, envelope, parity)
         self.lin_in = Linear(self.irreps_in, irreps_hidden)
+        radial = dict(num_basis=num_basis, radial_hidden=radial_hidden, radial_layers=radial_layers)
+        irreps_sh = self.edge_embedding.irreps_sh
         self.blocks = nn.ModuleList(
-            TransformerBlock(
-                irreps_hidden,
-                self.edge_embedding.irreps_sh,
-                irreps_head,
-                num_heads,
-                irreps_ffn,
-                num_basis,
-                radial_hidden,
-                radial_layers,
-            )
+            TransformerBlock(irreps_hidden, irreps_sh, irreps_head, num_heads, irreps_ffn, **radial)
             for _ in range(num_blocks)
         )
         self.norm = EquivariantLayerNorm(irreps_hidden)

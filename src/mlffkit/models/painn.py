@@ -18,8 +18,8 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from ._common import MLP, Envelope, RadialBasis, scatter_sum, vector_basis
-from .backbone import Backbone, register_backbone
+from ._common import MLP, Envelope, RadialBasis, edge_context, scatter_sum, vector_basis
+from .backbone import Backbone, arguments, register_backbone
 
 __all__ = ["PaiNN"]
 
@@ -81,16 +81,9 @@ class PaiNN(Backbone):
         envelope: str = "cosine",
         max_z: int = 100,
     ):
+        hparams = arguments(locals())
         super().__init__()
-        self.hparams = dict(
-            cutoff=float(cutoff),
-            features=int(features),
-            num_blocks=int(num_blocks),
-            num_basis=int(num_basis),
-            basis=basis,
-            envelope=envelope,
-            max_z=int(max_z),
-        )
+        self.hparams = hparams
         self.cutoff, self.max_z, self.features = float(cutoff), int(max_z), int(features)
         self.irreps_out = self.irreps_hidden = o3.Irreps(f"{features}x0e+{features}x1o")
         self.embedding = nn.Embedding(max_z + 1, features)
@@ -100,14 +93,8 @@ class PaiNN(Backbone):
         self.register_buffer("to_e3nn", vector_basis(), persistent=False)
 
     def initial(self, batch, edge_index, edge_vec):
-        length = edge_vec.norm(dim=-1)
-        ctx = dict(
-            source=edge_index[0],
-            target=edge_index[1],
-            rbf=self.rbf(length),
-            envelope=self.envelope(length),
-            unit=edge_vec / length[:, None],
-        )
+        ctx = edge_context(edge_index, edge_vec, self.rbf, self.envelope)
+        ctx["unit"] = edge_vec / ctx["length"][:, None]
         s = self.embedding(batch.numbers).to(batch.pos.dtype)
         v = s.new_zeros(s.shape[0], 3, self.features)
         return (s, v), ctx

@@ -11,8 +11,8 @@ from __future__ import annotations
 from e3nn import o3
 from torch import nn
 
-from ._common import Envelope, RadialBasis, scatter_sum, shifted_softplus
-from .backbone import Backbone, register_backbone
+from ._common import Envelope, RadialBasis, edge_context, scatter_sum, shifted_softplus
+from .backbone import Backbone, arguments, register_backbone
 
 __all__ = ["SchNet"]
 
@@ -47,18 +47,10 @@ class SchNet(Backbone):
         envelope: str = "cosine",
         max_z: int = 100,
     ):
+        hparams = arguments(locals())
         super().__init__()
+        self.hparams = hparams
         filters = int(filters or features)
-        self.hparams = dict(
-            cutoff=float(cutoff),
-            features=int(features),
-            filters=filters,
-            num_blocks=int(num_blocks),
-            num_basis=int(num_basis),
-            basis=basis,
-            envelope=envelope,
-            max_z=int(max_z),
-        )
         self.cutoff, self.max_z = float(cutoff), int(max_z)
         self.irreps_out = self.irreps_hidden = o3.Irreps(f"{features}x0e")
         self.embedding = nn.Embedding(max_z + 1, features)
@@ -69,13 +61,7 @@ class SchNet(Backbone):
         )
 
     def initial(self, batch, edge_index, edge_vec):
-        length = edge_vec.norm(dim=-1)
-        ctx = dict(
-            source=edge_index[0],
-            target=edge_index[1],
-            rbf=self.rbf(length),
-            envelope=self.envelope(length),
-        )
+        ctx = edge_context(edge_index, edge_vec, self.rbf, self.envelope)
         return self.embedding(batch.numbers).to(batch.pos.dtype), ctx
 
     def hidden(self, state):
