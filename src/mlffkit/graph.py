@@ -6,7 +6,7 @@ every pair of atoms closer than a cutoff (periodic images included) with the ves
 list, and returns edge vectors that are differentiable with respect to ``pos`` and ``cell``, so
 forces and stress follow from autograd.
 
-Conventions (also in ``book/conventions.md``): positions in Å; an edge ``e`` is the pair
+Conventions: positions in Å; an edge ``e`` is the pair
 ``(source, target) = edge_index[:, e]`` and carries the vector from the target atom to the
 periodic image of the source atom::
 
