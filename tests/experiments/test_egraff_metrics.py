@@ -132,6 +132,8 @@ def test_mean_ci_and_versus_shifted():
     mean, low, high = em.mean_ci(np.array([[1.0, 2.0], [1.0, 4.0], [1.0, np.nan]]))
     np.testing.assert_allclose(mean, [1.0, 3.0])
     assert low[0] == high[0] == 1.0 and low[1] < 3.0 < high[1]
+    gmean, glow, ghigh = em.mean_ci(np.array([[1e-10], [1e-8]]), log=True)
+    assert gmean[0] == pytest.approx(1e-9) and 0 < glow[0] < 1e-9 < ghigh[0]
     runs = pd.DataFrame({
         "molecule": ["m"] * 12, "start_frame": list(range(4)) * 3,
         "potential": ["a"] * 4 + ["b"] * 4 + [em.SHIFTED] * 4,

@@ -463,11 +463,17 @@ def summary(runs: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
     return pd.concat([mean, std, n], axis=1).reset_index()
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over axis 0 (runs) with a Student-t confidence interval, ignoring NaN."""
+def mean_ci(values: np.ndarray, level: float = 0.95, *, log: bool = False
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over axis 0 (runs) with a Student-t confidence interval, ignoring NaN. With
+    ``log=True`` the mean and interval are those of log(values), exponentiated (a geometric
+    mean with a multiplicative interval, for positive series such as EV(t))."""
     from scipy import stats
 
     values = np.asarray(values, dtype=float)
+    if log:
+        mean, low, high = mean_ci(np.log(values), level)
+        return np.exp(mean), np.exp(low), np.exp(high)
     n = np.sum(np.isfinite(values), axis=0)
     mean = np.nanmean(values, axis=0)
     sem = np.nanstd(values, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1))
