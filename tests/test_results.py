@@ -140,3 +140,10 @@ def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
 def test_default_root_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))
     assert ResultsStore().root == tmp_path
+
+
+def test_provenance_sentence_names_record_commit_and_command(tmp_path):
+    stored = run(ResultsStore(tmp_path), Counter())
+    text = stored.provenance_markdown()
+    assert stored.record["key"] in text and "mlffkit run exp" in text
+    assert "not stored" in Result().provenance_markdown()

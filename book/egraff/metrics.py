@@ -560,11 +560,4 @@ display(pd.concat({"steps per s": speed, "s per call": calls}, axis=1).round(4))
 # ## Provenance
 
 # %%
-prov = result.record.get("provenance")
-if prov:
-    display(Markdown(
-        f"Loaded from the results store: key `{result.record['key']}`, commit "
-        f"`{prov['git_commit']}`, {prov['wall_time_s']:.0f} s on "
-        f"{prov['machine']['cpu_count']} CPU(s), recomputed by `{prov['command']}`."))
-else:
-    display(Markdown(f"Computed in this run at profile `{profile}` (not stored)."))
+display(Markdown(result.provenance_markdown()))

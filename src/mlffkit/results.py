@@ -68,6 +68,17 @@ class Result:
     def provenance(self) -> dict[str, Any]:
         return self.record.get("provenance", {})
 
+    def provenance_markdown(self) -> str:
+        """One sentence for a chapter's closing cell: where these numbers come from."""
+        prov = self.provenance
+        if not prov:
+            return "Computed in this run (not stored in the results store)."
+        dirty = " (with uncommitted changes)" if prov.get("git_dirty") else ""
+        return (f"Loaded from the results store: `{self.record['experiment']}` record "
+                f"`{self.record['key']}`, computed at commit `{prov['git_commit']}`{dirty} "
+                f"on {prov['created_utc']} in {prov['wall_time_s']:.0f} s on "
+                f"{prov['machine']['cpu_count']} CPU(s); recompute with `{prov['command']}`.")
+
 
 def default_root() -> Path:
     """The store's root: ``MLFFKIT_RESULTS_DIR``, else ``data/results`` of this checkout."""
