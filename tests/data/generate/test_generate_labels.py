@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
-from mlffkit.data.generate.molecules import KCAL_PER_MOL_TO_EV, MMFFPrior, build
+from mlffkit.data.generate.molecules import KCAL_MOL_TO_EV, MMFFPrior, build
 from mlffkit.data.generate.xtb import GFN2xTB
 
 
@@ -55,7 +55,7 @@ def test_xtb_is_a_pure_function_of_positions():
 
 def test_kcal_per_mol_factor_from_codata():
     avogadro, elementary_charge = 6.02214076e23, 1.602176634e-19
-    assert KCAL_PER_MOL_TO_EV == pytest.approx(4184.0 / (avogadro * elementary_charge), rel=1e-5)
+    assert KCAL_MOL_TO_EV == pytest.approx(4184.0 / (avogadro * elementary_charge), rel=1e-5)
 
 
 @pytest.mark.parametrize("smiles", ["CCCl", "COP(=O)(OC)OC", "c1ccncc1"])

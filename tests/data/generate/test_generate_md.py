@@ -106,3 +106,14 @@ def test_connectivity_changes_counts_broken_bonds():
     frames = np.stack([water.positions] * 3)
     frames[2, 1] += [2.0, 0, 0]  # pull one H off
     assert connectivity_changes(water.numbers, water.positions, frames) == 1
+
+
+def test_harmonic_check_recovers_the_target_temperature_at_a_small_step():
+    from mlffkit.data.generate.md import harmonic_thermostat_check
+
+    quick = dict(friction_per_ps=50.0, n_atoms=256, n_steps=800)
+    fine = harmonic_thermostat_check(period_fs=30.0, timestep_fs=0.25, **quick)
+    assert fine["kinetic_K"] == pytest.approx(500.0, rel=0.06)
+    assert fine["configurational_K"] == pytest.approx(500.0, rel=0.06)
+    coarse = harmonic_thermostat_check(period_fs=9.0, timestep_fs=1.0, **quick)
+    assert coarse["kinetic_K"] < 0.95 * 500.0  # the known low bias of a coarse step

@@ -101,6 +101,48 @@ def kinetic_temperature(numbers: np.ndarray, velocities: np.ndarray,
     return 2.0 * kinetic / (dof * units.kB)
 
 
+class _Harmonic(Calculator):
+    """Independent isotropic harmonic wells at the origin, ``E = k |x|^2 / 2`` per atom."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = k
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+        super().calculate(atoms, properties, system_changes)
+        x = self.atoms.positions
+        self.results = {"energy": 0.5 * self.k * float((x * x).sum()), "forces": -self.k * x}
+
+
+def harmonic_thermostat_check(period_fs: float, timestep_fs: float,
+                              temperature_K: float = 500.0, friction_per_ps: float = 10.0,
+                              n_atoms: int = 64, n_steps: int = 2000,
+                              seed: int = 0) -> dict[str, float]:
+    """Kinetic and configurational temperature of hydrogen atoms in harmonic wells of the
+    given period, under the Langevin integrator the generators use: how far a time step
+    biases the sampled temperature of fast X-H vibrations (periods of 9-11 fs)."""
+    mass = atomic_masses[1]
+    omega = 2 * np.pi / (period_fs * units.fs)
+    atoms = Atoms(numbers=[1] * n_atoms, positions=np.zeros((n_atoms, 3)))
+    atoms.calc = _Harmonic(mass * omega**2)
+    dyn = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
+                   friction=friction_to_ase(friction_per_ps), fixcm=False,
+                   rng=np.random.default_rng(seed))
+    forces = None
+    for _ in range(int(5 * FS_PER_PS / friction_per_ps / timestep_fs)):  # 5 relaxation times
+        forces = dyn.step(forces)
+    kinetic, potential = [], []
+    for _ in range(n_steps):
+        forces = dyn.step(forces)
+        kinetic.append(atoms.get_kinetic_energy())
+        potential.append(atoms.get_potential_energy())
+    scale = 2.0 / (3 * n_atoms * units.kB)  # equipartition: <K> = <V> = 3n kT / 2
+    return {"kinetic_K": scale * float(np.mean(kinetic)),
+            "configurational_K": scale * float(np.mean(potential))}
+
+
 def bonded(numbers: np.ndarray, positions: np.ndarray, scale: float = 1.25) -> np.ndarray:
     """Bond matrix (..., N, N): distance below ``scale`` times the sum of covalent radii."""
     radii = covalent_radii[np.asarray(numbers)]

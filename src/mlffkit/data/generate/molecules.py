@@ -1,7 +1,7 @@
 """Molecules from SMILES with RDKit (ETKDG embedding + MMFF94 relaxation) and the MMFF94
 prior's energies and forces on any geometry of the same molecule.
 
-RDKit's MMFF works in kcal/mol and kcal/mol/Å; :data:`KCAL_PER_MOL_TO_EV` converts, once.
+RDKit's MMFF works in kcal/mol and kcal/mol/Å; :data:`KCAL_MOL_TO_EV` converts, once.
 Atom order is RDKit's (heavy atoms in SMILES order, then the added hydrogens), and the
 generated trajectories keep it, so an MMFF force field built from the same SMILES labels
 them directly.
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from importlib import metadata
 
 import numpy as np
-from ase import units
 
-KCAL_PER_MOL_TO_EV = units.kcal / units.mol  # 0.0433641 eV
+from mlffkit.data.units import KCAL_MOL_TO_EV
 
 
 def rdkit_version() -> str:
@@ -109,4 +108,4 @@ class MMFFPrior:
             flat = frame.ravel().tolist()
             energy[i] = self._ff.CalcEnergy(flat)
             forces[i] = -np.reshape(self._ff.CalcGrad(flat), (self.n_atoms, 3))
-        return energy * KCAL_PER_MOL_TO_EV, forces * KCAL_PER_MOL_TO_EV
+        return energy * KCAL_MOL_TO_EV, forces * KCAL_MOL_TO_EV

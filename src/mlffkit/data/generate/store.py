@@ -10,7 +10,6 @@ Root: ``MLFFKIT_GENERATED_DIR`` if set, else ``data/generated`` of this checkout
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
+
+from mlffkit.data.registry import sha256_of as sha256_file
 
 PROVENANCE = "provenance.json"
 PARTIAL_SUFFIX = ".partial.npz"
@@ -38,11 +39,6 @@ def default_root() -> Path:
     if (REPO_ROOT / "pyproject.toml").exists():
         return REPO_ROOT / "data" / "generated"
     return Path.home() / ".local" / "share" / "mlffkit" / "generated"
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _atomic(path: Path, write: Callable[[Any], None]) -> None:

@@ -8,8 +8,8 @@ superposition-of-atomic-densities guess, which makes (energy, forces) a pure fun
 positions and a resumed run bitwise identical to an uninterrupted one on the same machine
 and thread count.
 
-Units: tblite works in hartree and bohr; the calculator returns eV and eV/Å (ASE's own
-``Hartree`` and ``Bohr`` constants, as ``tblite.ase`` does).
+Units: tblite works in hartree and bohr; the calculator returns eV and eV/Å with the factors
+of :mod:`mlffkit.data.units` (ASE's ``Hartree`` and ``Bohr``, as ``tblite.ase`` uses).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import numpy as np
 from ase import units
 from ase.calculators.calculator import Calculator, CalculationFailed, all_changes
 
-HARTREE_TO_EV = units.Hartree
-BOHR_TO_ANGSTROM = units.Bohr
+from mlffkit.data.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 
 def tblite_version() -> str:
@@ -62,7 +61,7 @@ class GFN2xTB(Calculator):
                                   charge=float(p["charge"]), uhf=int(p["multiplicity"]) - 1)
             api.set("verbosity", 0)
             api.set("accuracy", float(p["accuracy"]))
-            api.set("temperature", float(p["electronic_temperature"]) * units.kB / units.Hartree)
+            api.set("temperature", float(p["electronic_temperature"]) * units.kB / HARTREE_TO_EV)
             api.set("max-iter", int(p["max_iterations"]))
             self._api, self._api_numbers = api, numbers.copy()
         else:
