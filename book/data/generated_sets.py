@@ -23,9 +23,9 @@
 # `data/generated/` with a provenance record and checksums. Every number on this page is read
 # from those files; nothing is computed here beyond temperatures from the stored velocities.
 #
-# Regenerate or check a set with `mlffkit data generate NAME` / `mlffkit data verify NAME`
-# (or `mlffkit.data.generate.generate(NAME)` / `verify(NAME)`); the data folder's README
-# lists every key and unit.
+# Regenerate a set with `mlffkit data generate NAME` (`mlffkit.data.generate.generate(NAME)`:
+# resumable, and bitwise reproducible on the same machine) and check it with
+# `mlffkit.data.generate.verify(NAME)`; `data/generated/README.md` lists every key and unit.
 
 # %%
 import json
