@@ -20,8 +20,6 @@ produces the same frames bit for bit as an uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +32,8 @@ from ase.constraints import FixCom
 from ase.data import atomic_masses, covalent_radii
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
+
+from mlffkit.atomic import atomic_target
 
 FS_PER_PS = 1000.0
 VELOCITY_ASE_TO_A_PER_FS = units.fs  # ASE velocity unit Å/(Å·sqrt(amu/eV)) -> Å/fs
@@ -163,14 +163,9 @@ def connectivity_changes(numbers: np.ndarray, reference: np.ndarray,
 
 
 def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _checkpoint_arrays(atoms: Atoms, rng: np.random.Generator, step: int,

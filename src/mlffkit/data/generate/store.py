@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from mlffkit.atomic import atomic_target
 from mlffkit.data.registry import sha256_of as sha256_file
 
 PROVENANCE = "provenance.json"
@@ -42,16 +42,10 @@ def default_root() -> Path:
 
 
 def _atomic(path: Path, write: Callable[[Any], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as handle:
             write(handle)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        os.chmod(tmp, 0o644)  # a committed data file, readable by all
 
 
 def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
