@@ -7,21 +7,11 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-
-def _literal(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, got {text!r}")
-    name, raw = text.split("=", 1)
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    return name.strip(), value
+from mlffkit.cli_args import assignment
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -69,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="compute or load an experiment's stored result")
     run.add_argument("experiment")
     run.add_argument("--profile", default="book", choices=("smoke", "book", "paper"))
-    run.add_argument("--set", action="append", type=_literal, metavar="NAME=VALUE")
+    run.add_argument("--set", action="append", type=assignment, metavar="NAME=VALUE")
     run.add_argument("--show", type=int, default=10, help="rows of each table to print")
     run.set_defaults(func=_run)
 
@@ -86,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     execute = book.add_parser("execute", help="run chapters with papermill")
     execute.add_argument("chapters", nargs="*", help="chapter scripts (default: all)")
     execute.add_argument("--profile", choices=("smoke", "book", "paper"))
-    execute.add_argument("-p", "--param", action="append", type=_literal,
+    execute.add_argument("-p", "--param", action="append", type=assignment,
                          metavar="NAME=VALUE")
     execute.add_argument("--out-dir", help="write executed notebooks here")
     execute.set_defaults(func=_book_execute)

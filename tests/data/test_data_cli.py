@@ -67,3 +67,29 @@ def test_verify_on_the_mirror(mirror, capsys):
     assert cli.main(["list", "rmd17/aspirin/*"]) == 0
     out = capsys.readouterr().out
     assert out.count("rmd17/aspirin/") == 10 and "mirror" in out
+
+
+def test_generated_sets_verify_through_the_cli(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from mlffkit.data import generate
+
+    committed = generate.set_dir("xtb-shifts")
+    if not committed.exists():
+        pytest.skip("generated set xtb-shifts is not in this checkout")
+    copy = tmp_path / "xtb-shifts"
+    shutil.copytree(committed, copy)
+    monkeypatch.setenv("MLFFKIT_GENERATED_DIR", str(tmp_path))
+    assert cli.main(["verify", "xtb-shifts"]) == 0
+    assert "xtb-shifts: 80 ok" in capsys.readouterr().out
+    victim = sorted(copy.rglob("*.npz"))[0]
+    blob = bytearray(victim.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    victim.write_bytes(bytes(blob))
+    assert cli.main(["verify", "xtb-shifts"]) == 1
+    assert victim.name in capsys.readouterr().out
+
+
+def test_generate_unknown_set_is_one_line(capsys):
+    assert cli.main(["generate", "nope"]) == 2
+    assert "valid: xtb-md17, xtb-iso17, xtb-shifts" in capsys.readouterr().err

@@ -2,8 +2,12 @@
 
     mlffkit data list ['rmd17/aspirin/*']     names, formats, sizes, where each is found
     mlffkit data fetch NAME...                resolve (download where needed), print paths
-    mlffkit data verify [NAME...]             re-hash every file found; exit 1 on a mismatch
-                                              or a missing file
+    mlffkit data verify [NAME...]             re-hash every file found (registered and our
+                                              generated sets); exit 1 on a mismatch or a
+                                              missing file
+    mlffkit data generate NAME [--restart] [--set K=V]
+                                              (re)create a generated set (xtb-md17, ...),
+                                              resuming unfinished members
 
 NAME is a dataset (``egraff/md17/aspirin/test``), a file (its path in the mirror) or a glob.
 Wire it into a parser with :func:`add_subparser`; :func:`main` runs it on its own.
@@ -14,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Sequence
+
+from mlffkit.cli_args import assignment
 
 from .errors import DataError
 from .registry import Registry, default_registry
@@ -49,15 +55,38 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Hash every matching file where it is found; 0 only if all are present and match."""
+    """Hash every matching file where it is found; 0 only if all are present and match.
+    Generated sets (``xtb-*``) are checked against their committed provenance."""
+    from . import generate
+
+    wanted = [n for n in args.names if n not in generate.SETS]
+    sets = [n for n in args.names if n in generate.SETS] or (
+        [] if args.names else sorted(generate.SETS))
     counts = {"ok": 0, "mismatch": 0, "missing": 0}
-    for result in _registry(args).verify(args.names or None):
-        counts[result.status] += 1
-        if result.status != "ok" or args.verbose:
-            print(f"{result.status.upper():8s} {result.name}: {result.detail}")
-    print(f"verified {sum(counts.values())} files: {counts['ok']} ok, "
-          f"{counts['mismatch']} mismatched, {counts['missing']} missing")
-    return 0 if counts["mismatch"] == counts["missing"] == 0 else 1
+    if wanted or not args.names:
+        for result in _registry(args).verify(wanted or None):
+            counts[result.status] += 1
+            if result.status != "ok" or args.verbose:
+                print(f"{result.status.upper():8s} {result.name}: {result.detail}")
+        print(f"verified {sum(counts.values())} files: {counts['ok']} ok, "
+              f"{counts['mismatch']} mismatched, {counts['missing']} missing")
+    bad_sets = 0
+    for name in sets:
+        statuses = generate.verify(name, raise_on_error=False)
+        problems = {f: s for f, s in statuses.items() if s not in ("ok", "partial")}
+        bad_sets += bool(problems)
+        print(f"generated set {name}: {len(statuses) - len(problems)} ok"
+              + "".join(f"\n  {s.upper():8s} {f}" for f, s in problems.items()))
+    return 0 if counts["mismatch"] == counts["missing"] == bad_sets == 0 else 1
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """(Re)create a generated reference set with its own engine, resuming by default."""
+    from . import generate
+
+    folder = generate.generate(args.name, resume=not args.restart, **dict(args.set or []))
+    print(folder)
+    return 0
 
 
 def _guard(func):
@@ -91,6 +120,13 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="datasets, files or globs (default: all files)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print files that are ok")
     p.set_defaults(func=_guard(cmd_verify))
+    p = sub.add_parser("generate", help="(re)create a generated reference set")
+    p.add_argument("name", help="xtb-md17, xtb-iso17 or xtb-shifts")
+    p.add_argument("--restart", action="store_true", help="ignore finished members and "
+                   "checkpoints (default: resume)")
+    p.add_argument("--set", action="append", type=assignment, metavar="NAME=VALUE",
+                   help="override a generator setting (a Python literal)")
+    p.set_defaults(func=_guard(cmd_generate))
     return data
 
 
