@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from mlffkit.paths import REPO_ROOT
+
 BOOK_DIR = REPO_ROOT / "book"
 
 

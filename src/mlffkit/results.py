@@ -28,7 +28,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -42,10 +41,9 @@ import pandas as pd
 
 import mlffkit
 from mlffkit.atomic import atomic_write_bytes
+from mlffkit.paths import git_state, project_dir
 
 SCHEMA = 1
-_PACKAGE_DIR = Path(__file__).resolve().parent
-_REPO_ROOT = _PACKAGE_DIR.parents[1]
 
 
 class ResultMissingError(RuntimeError):
@@ -82,12 +80,7 @@ class Result:
 
 def default_root() -> Path:
     """The store's root: ``MLFFKIT_RESULTS_DIR``, else ``data/results`` of this checkout."""
-    env = os.environ.get("MLFFKIT_RESULTS_DIR")
-    if env:
-        return Path(env)
-    if (_REPO_ROOT / "pyproject.toml").exists():
-        return _REPO_ROOT / "data" / "results"
-    return Path.home() / ".local" / "share" / "mlffkit" / "results"
+    return project_dir("MLFFKIT_RESULTS_DIR", "data/results")
 
 
 def _truthy(name: str) -> bool:
@@ -133,20 +126,6 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _git_state() -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(_REPO_ROOT), *args], capture_output=True,
-                                 text=True, timeout=10, check=True)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
 
 
 def _machine() -> dict[str, Any]:
@@ -245,7 +224,7 @@ class ResultsStore:
             "code_version": code_version, "params": _plain(params),
             "datasets": _plain(datasets),
             "provenance": {
-                **_git_state(), "mlffkit_version": mlffkit.__version__,
+                **git_state(), "mlffkit_version": mlffkit.__version__,
                 "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "wall_time_s": round(wall_time_s, 3), "machine": _machine(),
                 "command": command,

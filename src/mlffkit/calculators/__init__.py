@@ -1,14 +1,13 @@
 """ASE calculators for cheap reference potentials on molecules.
 
 - :class:`MMFF94`: RDKit's MMFF94 with the topology perceived from a geometry (``mmff``).
-- :class:`GFN2xTB`: GFN2-xTB through tblite, every SCF from the same guess (re-exported from
-  :mod:`mlffkit.data.generate.xtb`, where the reference-data generators use it).
+- :class:`GFN2xTB`: GFN2-xTB through tblite, every SCF from the same guess, on one thread by
+  default (``xtb``; the reference-data generators use it).
 
 Both return energies in eV and forces in eV/Å, for isolated molecules only.
 """
 
-from mlffkit.data.generate.xtb import GFN2xTB
-
 from .mmff import MMFF94, MMFFParameterError, molecule_from_atoms
+from .xtb import GFN2xTB
 
 __all__ = ["MMFF94", "MMFFParameterError", "GFN2xTB", "molecule_from_atoms"]

@@ -38,15 +38,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import mlffkit
 
 from mlffkit.atomic import atomic_target
+from mlffkit.paths import REPO_ROOT
 from .errors import ChecksumMismatchError, DataError, DataNotFoundError
 from .readers import READERS
 
 REGISTRY_JSON = Path(__file__).with_name("registry.json")
 #: The checkout's root (``src/mlffkit/__init__.py`` -> repository root).
-REPO_ROOT = Path(mlffkit.__file__).resolve().parents[2]
 _CHUNK = 1 << 20
 
 

@@ -5,7 +5,7 @@ import pytest
 from ase.build import molecule
 
 from mlffkit.data.generate.molecules import KCAL_MOL_TO_EV, MMFFPrior, build
-from mlffkit.data.generate.xtb import GFN2xTB
+from mlffkit.calculators.xtb import GFN2xTB
 
 
 def central_differences(energy, positions, h):

@@ -11,7 +11,7 @@ from ase.md.velocitydistribution import thermalize_momenta
 from mlffkit.data.generate.md import (VELOCITY_ASE_TO_A_PER_FS, Interrupted, LangevinSettings,
                                       connectivity_changes, friction_to_ase,
                                       kinetic_temperature, run_langevin)
-from mlffkit.data.generate.xtb import GFN2xTB
+from mlffkit.calculators.xtb import GFN2xTB
 
 
 class ZeroForce(Calculator):

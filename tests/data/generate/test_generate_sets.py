@@ -165,7 +165,7 @@ def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
     from ase.build import molecule
 
     from mlffkit.data.generate.md import Interrupted, LangevinSettings, run_langevin
-    from mlffkit.data.generate.xtb import GFN2xTB
+    from mlffkit.calculators.xtb import GFN2xTB
 
     stale = tmp_path / "xtb-shifts" / "test_elements" / "00_CH4S.partial.npz"
     stale.parent.mkdir(parents=True)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .md import LangevinSettings
-from .xtb import GFN2xTB
+from mlffkit.calculators.xtb import GFN2xTB
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -20,11 +19,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from mlffkit.atomic import atomic_target
+from mlffkit.paths import git_state, project_dir
 from mlffkit.data.registry import sha256_of as sha256_file
 
 PROVENANCE = "provenance.json"
 PARTIAL_SUFFIX = ".partial.npz"
-REPO_ROOT = Path(__file__).resolve().parents[4]
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -33,12 +32,7 @@ class VerifyError(RuntimeError):
 
 
 def default_root() -> Path:
-    env = os.environ.get("MLFFKIT_GENERATED_DIR")
-    if env:
-        return Path(env)
-    if (REPO_ROOT / "pyproject.toml").exists():
-        return REPO_ROOT / "data" / "generated"
-    return Path.home() / ".local" / "share" / "mlffkit" / "generated"
+    return project_dir("MLFFKIT_GENERATED_DIR", "data/generated")
 
 
 def _atomic(path: Path, write: Callable[[Any], None]) -> None:
@@ -74,12 +68,7 @@ def read_provenance(set_dir: Path) -> dict[str, Any] | None:
 
 
 def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip()
+    return git_state()["git_commit"]
 
 
 def verify_dir(set_dir: Path, raise_on_error: bool = True) -> dict[str, str]:
