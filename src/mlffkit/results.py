@@ -209,7 +209,10 @@ class ResultsStore:
 
     # -- writing -------------------------------------------------------------------------
     def save(self, experiment: str, code_version: str, params: Mapping, datasets: Mapping,
-             result: Result, *, wall_time_s: float, command: str) -> Result:
+             result: Result, *, wall_time_s: float, command: str,
+             code_state: Mapping[str, Any] | None = None) -> Result:
+        """Store ``result``; ``code_state`` is the git state when the computation *started*
+        (default: now)."""
         key = record_key(experiment, code_version, params, datasets)
         json_path, npz_path = self.paths(experiment, key)
         arrays_sha = None
@@ -224,7 +227,7 @@ class ResultsStore:
             "code_version": code_version, "params": _plain(params),
             "datasets": _plain(datasets),
             "provenance": {
-                **git_state(), "mlffkit_version": mlffkit.__version__,
+                **(code_state or git_state()), "mlffkit_version": mlffkit.__version__,
                 "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "wall_time_s": round(wall_time_s, 3), "machine": _machine(),
                 "command": command,
@@ -251,10 +254,11 @@ class ResultsStore:
             raise ResultMissingError(
                 f"no stored result for {experiment} (key {key}) and computing is off here "
                 f"(CI or MLFFKIT_NO_COMPUTE); compute and commit it with: {command}")
-        start = time.perf_counter()
+        code_state, start = git_state(), time.perf_counter()
         result = compute(dict(params))
         return self.save(experiment, code_version, params, datasets, result,
-                         wall_time_s=time.perf_counter() - start, command=command)
+                         wall_time_s=time.perf_counter() - start, command=command,
+                         code_state=code_state)
 
 
 def load_or_run(experiment: str, params: Mapping, compute: Callable[[dict], Result], *,
