@@ -141,8 +141,8 @@ display(comparison.round(3))
 
 lines = []
 for model, c in comparison.groupby("model", sort=False):
-    worse = c.loc[c["verdict"].str.startswith("T=2"), "T"].tolist()
-    better = c.loc[c["ci_high"] < 1, "T"].tolist()
+    worse = c.loc[c["verdict"] == "T=2 better", "T"].tolist()
+    better = c.loc[c["verdict"] == [f"T={T} better" for T in c["T"]], "T"].tolist()
     holds = len(worse) == len(c)
     lines.append(
         f"* **{model}**: the claim \"T=2 is best\" "
@@ -153,6 +153,22 @@ for model, c in comparison.groupby("model", sort=False):
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
+# ### Reading the verdict
+#
+# The statements above are computed from the stored runs. Two facts of the toy frame them:
+#
+# * The target $F_t=-x_t$ is an exact linear function of the last input. A linear model with
+#   any $T$ contains the exact solution (weight $-1$ on $x_t$, 0 elsewhere), so its error
+#   sits at the float32 floor whatever $T$ is; "multicollinearity" makes the *coefficients*
+#   of an unregularised least-squares fit ill-determined, not its in-distribution
+#   predictions. Differences between $T$ for the linear model are differences at that floor.
+# * For the MLP, a longer window only adds inputs the primary target does not need; the
+#   auxiliary task asks the shared representation to also encode the velocity. Whether that
+#   helps or hurts the force is what the experiment measures, and the paper's claim is
+#   that $T=2$ is best. Where our verdict disagrees, the difference is ours to report, not to
+#   tune away: the paper does not give the time step, widths, schedule, $\lambda_{\text{aux}}$
+#   or number of seeds, so the setting is ours (listed above) and may differ from theirs.
+#
 # ## Learning curves
 #
 # Test force MSE after each epoch (median over seeds), to show whether the comparison is
