@@ -9,7 +9,7 @@ from ase.calculators.emt import EMT
 from ase.io import read
 
 from mlffkit.md import THERMO_COLUMNS, TemperatureBoundsRule, simulate
-from mlffkit.md.units import friction_per_ps_to_ase
+from mlffkit.units import friction_per_ps_to_ase
 from mlffkit.metrics.stability import BondLengthRule, RDFWindowRule
 from mlffkit.metrics.structure import radial_distribution, uniform_bin_edges
 

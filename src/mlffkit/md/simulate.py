@@ -9,7 +9,7 @@ Ensembles (ASE 3.29 integrators):
   and chain length.
 
 Units are physical throughout: time step and times in fs, temperature in K, friction in 1/ps,
-velocities in Å/fs; :mod:`mlffkit.md.units` converts them to ASE's units in one place.
+velocities in Å/fs; :mod:`mlffkit.units` converts them to ASE's units in one place.
 
 Step 0 is the starting structure. After every step the stop rules are checked (a non-finite
 energy or force always stops the run), a thermo row is written every ``log_every`` steps and a
@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .output import ThermoLog, TrajectoryWriter
 from .stop_rules import NON_FINITE, StopEvent, StopRule, non_finite_reason
-from .units import ANGSTROM_PER_FS_TO_ASE_VELOCITY, friction_per_ps_to_ase, fs_to_ase_time
+from mlffkit.units import ANGSTROM_PER_FS_TO_ASE_VELOCITY, friction_per_ps_to_ase, fs_to_ase_time
 
 ENSEMBLES = ("nve", "langevin", "nose_hoover_chain")
 NOSE_HOOVER_DEFAULT_DAMPING_STEPS = 100

@@ -8,8 +8,9 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import thermalize_momenta
 
-from mlffkit.data.generate.md import (VELOCITY_ASE_TO_A_PER_FS, Interrupted, LangevinSettings,
-                                      connectivity_changes, friction_to_ase,
+from mlffkit.units import ASE_VELOCITY_TO_ANGSTROM_PER_FS, friction_per_ps_to_ase
+from mlffkit.data.generate.md import (Interrupted, LangevinSettings,
+                                      connectivity_changes,
                                       kinetic_temperature, run_langevin)
 from mlffkit.calculators.xtb import GFN2xTB
 
@@ -24,8 +25,8 @@ class ZeroForce(Calculator):
 
 def test_friction_conversion_matches_ase_docs():
     # ASE's Langevin docstring: 0.01 / units.fs is 0.01 1/fs, i.e. 10 1/ps
-    assert friction_to_ase(10.0) == pytest.approx(0.01 / units.fs, rel=1e-12)
-    assert friction_to_ase(1.0) * 1000.0 * units.fs == pytest.approx(1.0, rel=1e-12)
+    assert friction_per_ps_to_ase(10.0) == pytest.approx(0.01 / units.fs, rel=1e-12)
+    assert friction_per_ps_to_ase(1.0) * 1000.0 * units.fs == pytest.approx(1.0, rel=1e-12)
 
 
 @pytest.mark.parametrize("gamma_per_ps", [2.0, 20.0])
@@ -36,7 +37,7 @@ def test_friction_damps_velocities_at_the_rate_given_in_inverse_ps(gamma_per_ps)
     atoms.calc = ZeroForce()
     dt_fs, steps = 1.0, 200
     dyn = Langevin(atoms, timestep=dt_fs * units.fs, temperature_K=0.0,
-                   friction=friction_to_ase(gamma_per_ps), fixcm=False)
+                   friction=friction_per_ps_to_ase(gamma_per_ps), fixcm=False)
     dyn.run(steps)
     t_ps = steps * dt_fs / 1000.0
     ratio = atoms.get_velocities()[0, 0] / 0.01
@@ -46,7 +47,7 @@ def test_friction_damps_velocities_at_the_rate_given_in_inverse_ps(gamma_per_ps)
 def test_velocity_factor_and_temperature_with_fixed_centre_of_mass():
     atoms = Atoms("Ar2000", positions=np.zeros((2000, 3)))
     thermalize_momenta(atoms, temperature_K=300.0, rng=np.random.default_rng(0))
-    v = atoms.get_velocities() * VELOCITY_ASE_TO_A_PER_FS
+    v = atoms.get_velocities() * ASE_VELOCITY_TO_ANGSTROM_PER_FS
     # 300 K argon: sqrt(kT/m) = 2.5e-3 Å/fs per component
     assert v.std() == pytest.approx(np.sqrt(units.kB * 300 / 39.948) * units.fs, rel=0.05)
     both = kinetic_temperature(atoms.numbers, v, removed_dof=0)

@@ -135,7 +135,7 @@ def _provenance_head(name: str, the_spec: SetSpec, config: MDConfig,
                "constraint": "ase.constraints.FixCom",
                "initial_velocities": "Maxwell-Boltzmann at temperature_K, then Stationary and "
                                      "ZeroRotation",
-               "friction_units": "1/ps (converted by mlffkit.data.generate.md.friction_to_ase)",
+               "friction_units": "1/ps (converted by mlffkit.units.friction_per_ps_to_ase)",
                "equilibration": "n_equil steps at equil_friction_per_ps, not stored"},
         "settings": asdict(config),
         "seed": config.seed,

@@ -5,8 +5,9 @@ by default stronger, to reach the target temperature quickly), then ``n_frames``
 ``stride`` steps apart (friction ``friction_per_ps``). Frame ``k`` is the state after step
 ``n_equil + k * stride``; its ``time_fs`` is ``k * stride * timestep_fs``.
 
-Units: friction is given in 1/ps and converted once, in :func:`friction_to_ase`; velocities
-are written in Å/fs (:data:`VELOCITY_ASE_TO_A_PER_FS`). The centre of mass is held by
+Units: friction is given in 1/ps and converted once, in
+:func:`mlffkit.units.friction_per_ps_to_ase`; velocities
+are written in Å/fs (:data:`ASE_VELOCITY_TO_ANGSTROM_PER_FS`). The centre of mass is held by
 :class:`ase.constraints.FixCom` (ASE's ``fixcm`` is deprecated), so a molecule of N atoms has
 3N-3 degrees of freedom for :func:`kinetic_temperature`.
 
@@ -34,15 +35,11 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
 
 from mlffkit.atomic import atomic_target
+from mlffkit.units import (ASE_VELOCITY_TO_ANGSTROM_PER_FS, FS_PER_PS,
+                           friction_per_ps_to_ase)
 
-FS_PER_PS = 1000.0
-VELOCITY_ASE_TO_A_PER_FS = units.fs  # ASE velocity unit Å/(Å·sqrt(amu/eV)) -> Å/fs
 FRAME_KEYS = ("positions", "energy", "forces", "velocities", "time_fs")
 
-
-def friction_to_ase(friction_per_ps: float) -> float:
-    """A Langevin friction coefficient γ in 1/ps in ASE's inverse time unit."""
-    return friction_per_ps / (FS_PER_PS * units.fs)
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,7 @@ def kinetic_temperature(numbers: np.ndarray, velocities: np.ndarray,
                         removed_dof: int = 3) -> np.ndarray:
     """Instantaneous temperature (K) of frames of velocities (..., N, 3) in Å/fs."""
     masses = atomic_masses[np.asarray(numbers)]
-    v_ase = np.asarray(velocities, dtype=float) / VELOCITY_ASE_TO_A_PER_FS
+    v_ase = np.asarray(velocities, dtype=float) / ASE_VELOCITY_TO_ANGSTROM_PER_FS
     kinetic = 0.5 * np.einsum("i,...ij,...ij->...", masses, v_ase, v_ase)
     dof = 3 * len(masses) - removed_dof
     return 2.0 * kinetic / (dof * units.kB)
@@ -128,7 +125,7 @@ def harmonic_thermostat_check(period_fs: float, timestep_fs: float,
     atoms = Atoms(numbers=[1] * n_atoms, positions=np.zeros((n_atoms, 3)))
     atoms.calc = _Harmonic(mass * omega**2)
     dyn = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
-                   friction=friction_to_ase(friction_per_ps), fixcm=False,
+                   friction=friction_per_ps_to_ase(friction_per_ps), fixcm=False,
                    rng=np.random.default_rng(seed))
     forces = None
     for _ in range(int(5 * FS_PER_PS / friction_per_ps / timestep_fs)):  # 5 relaxation times
@@ -236,7 +233,7 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
 
     dyn = Langevin(atoms, timestep=settings.timestep_fs * units.fs,
                    temperature_K=settings.temperature_K,
-                   friction=friction_to_ase(settings.friction_at(step + 1)), fixcm=False,
+                   friction=friction_per_ps_to_ase(settings.friction_at(step + 1)), fixcm=False,
                    rng=rng)
 
     def record(at_step: int) -> None:
@@ -246,7 +243,7 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
         frames["positions"].append(atoms.positions.copy())
         frames["energy"].append(atoms.get_potential_energy())
         frames["forces"].append(atoms.get_forces(apply_constraint=False).copy())
-        frames["velocities"].append(atoms.get_velocities() * VELOCITY_ASE_TO_A_PER_FS)
+        frames["velocities"].append(atoms.get_velocities() * ASE_VELOCITY_TO_ANGSTROM_PER_FS)
         frames["time_fs"].append(k * settings.stride * settings.timestep_fs)
 
     def save() -> None:
@@ -266,7 +263,7 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
                disable=progress is False, mininterval=5.0, unit="step")
     with bar:
         while step < settings.n_steps:
-            friction = friction_to_ase(settings.friction_at(step + 1))
+            friction = friction_per_ps_to_ase(settings.friction_at(step + 1))
             if friction != dyn.fr:
                 dyn.set_friction(friction)
             forces = dyn.step(forces)
