@@ -15,6 +15,7 @@ so a long sweep resumes where it stopped; the table experiment gathers the runs.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import replace
 
@@ -109,17 +110,21 @@ def train_run(p: dict) -> Result:
     batch_size = p["batch_size"] or BATCH_SIZE_BY_WINDOW[T]
     loader = BatchLoader(train_items, batch_size, collate=collate_windows, seed=p["seed"])
     val_loader = BatchLoader(val, 16, collate=collate_structures, shuffle=False)
-    trainer = Trainer(model, objective, loader, val_loader, TrainerConfig(
-        max_epochs=p["epochs"], lr=p["lr"], scheduler="cosine", warmup_steps=p["warmup_steps"],
-        ema_decay=p["ema_decay"], seed=p["seed"], progress=p["progress"]))
-    start = time.perf_counter()
-    fit = trainer.fit()
-    train_s = time.perf_counter() - start
+    # EMA with warm-up: a plain 0.999 decay keeps 0.999^n of the random initial weights, far
+    # too much for runs of a few thousand steps
+    config = TrainerConfig(max_epochs=p["epochs"], lr=p["lr"], scheduler="cosine",
+                           warmup_steps=p["warmup_steps"], ema_decay=p["ema_decay"],
+                           ema_warmup=True, seed=p["seed"], progress=p["progress"])
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(model, objective, loader, val_loader, config, run_dir=run_dir)
+        start = time.perf_counter()
+        fit = trainer.fit()
+        train_s = time.perf_counter() - start
+        history = pd.DataFrame(trainer.log.rows())
     with trainer.averaged_weights():
         e_pred, f_pred = _predict(model, test)
     e_ref = np.array([s.energy for s in test])
     f_ref = np.stack([s.forces for s in test])
-    history = pd.DataFrame(trainer.log.rows()) if trainer.log else pd.DataFrame()
     row = {"molecule": molecule, "T": T, "seed": p["seed"], "aux": p["aux"],
            "energy_mae_meV": 1e3 * float(np.mean(np.abs(e_pred - e_ref))),
            "force_mae_meV_A": 1e3 * float(np.mean(np.abs(f_pred - f_ref))),
@@ -148,7 +153,7 @@ _RUN_COMMON = dict(model="equiformer_book", aux="displacement", aux_weight=None,
 
 RUN = register(Experiment(
     name="frames_md17_run",
-    version="1",
+    version="2",
     compute=train_run,
     datasets=lambda p: datasets({"molecules": [p["molecule"]]}),
     description="one FRAMES training run (molecule, T, seed) on MD17 frames 0-999",
