@@ -15,12 +15,6 @@ from mlffkit.models import save_checkpoint
 from mlffkit.testing import TINY_CONFIGS, tiny_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _molecule():

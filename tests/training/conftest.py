@@ -15,13 +15,6 @@ COLLATE_FRAMES = partial(collate_structures, batch_cls=ToyBatch, dtype=DTYPE)
 COLLATE_WINDOWS = partial(collate_windows, batch_cls=ToyBatch, dtype=DTYPE)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Bitwise comparisons across runs and processes want one intra-op thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

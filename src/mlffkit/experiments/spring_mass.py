@@ -20,8 +20,6 @@ of trajectories and one set of sample times, shared by every T and model.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 import torch
@@ -30,6 +28,7 @@ from tqdm import tqdm
 
 from mlffkit.experiments.registry import Experiment, register
 from mlffkit.results import Result
+from mlffkit.runtime import torch_threads
 from mlffkit.training.schedules import linear_decay
 
 MODELS = ("mlp", "linear")
@@ -89,16 +88,6 @@ class WindowNet(nn.Module):
     def forward(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(window)
         return self.force_head(h).squeeze(-1), self.aux_head(h).squeeze(-1)
-
-
-@contextmanager
-def torch_threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_one(train: tuple[np.ndarray, ...], test: tuple[np.ndarray, ...], *, model: str,
