@@ -65,6 +65,14 @@ def molecule_from_atoms(atoms: Atoms, charge: int = 0):
     return mol
 
 
+def mmff_energy_forces(force_field, positions: np.ndarray) -> tuple[float, np.ndarray]:
+    """Energy (eV) and forces (eV/Å) of an RDKit MMFF force field at ``positions`` (N, 3) Å."""
+    flat = np.asarray(positions, dtype=float).ravel().tolist()
+    energy = float(force_field.CalcEnergy(flat)) * KCAL_MOL_TO_EV
+    forces = -np.reshape(force_field.CalcGrad(flat), (len(flat) // 3, 3)) * KCAL_MOL_TO_EV
+    return energy, forces
+
+
 class MMFF94(Calculator):
     """Energy (eV) and forces (eV/Å) of one molecule with RDKit's MMFF94; see the module
     docstring for how the topology is found and fixed.
@@ -149,9 +157,7 @@ class MMFF94(Calculator):
                 f"this MMFF94 calculator was set up for {self._formula()} (atoms in that "
                 f"order); got {self.atoms.get_chemical_formula()}: make a new calculator (or "
                 "call set_topology) for another molecule")
-        flat = self.atoms.positions.ravel().tolist()
-        energy = float(self._ff.CalcEnergy(flat)) * KCAL_MOL_TO_EV
-        forces = -np.reshape(self._ff.CalcGrad(flat), (len(self.atoms), 3)) * KCAL_MOL_TO_EV
+        energy, forces = mmff_energy_forces(self._ff, self.atoms.positions)
         self.results = {"energy": energy, "free_energy": energy, "forces": forces}
 
     def _formula(self) -> str:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
-from mlffkit.data.generate.molecules import KCAL_MOL_TO_EV, MMFFPrior, build
+from mlffkit.data.generate.molecules import MMFFPrior, build
+from mlffkit.data.units import KCAL_MOL_TO_EV
 from mlffkit.calculators.xtb import GFN2xTB
 
 

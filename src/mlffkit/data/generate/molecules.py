@@ -1,7 +1,8 @@
 """Molecules from SMILES with RDKit (ETKDG embedding + MMFF94 relaxation) and the MMFF94
 prior's energies and forces on any geometry of the same molecule.
 
-RDKit's MMFF works in kcal/mol and kcal/mol/Å; :data:`KCAL_MOL_TO_EV` converts, once.
+RDKit's MMFF works in kcal/mol and kcal/mol/Å; :func:`mlffkit.calculators.mmff.mmff_energy_forces`
+converts, once.
 Atom order is RDKit's (heavy atoms in SMILES order, then the added hydrogens), and the
 generated trajectories keep it, so an MMFF force field built from the same SMILES labels
 them directly.
@@ -14,7 +15,7 @@ from importlib import metadata
 
 import numpy as np
 
-from mlffkit.data.units import KCAL_MOL_TO_EV
+from mlffkit.calculators.mmff import mmff_energy_forces
 
 
 def rdkit_version() -> str:
@@ -105,7 +106,5 @@ class MMFFPrior:
         energy = np.empty(len(frames))
         forces = np.empty_like(frames)
         for i, frame in enumerate(frames):
-            flat = frame.ravel().tolist()
-            energy[i] = self._ff.CalcEnergy(flat)
-            forces[i] = -np.reshape(self._ff.CalcGrad(flat), (self.n_atoms, 3))
-        return energy * KCAL_MOL_TO_EV, forces * KCAL_MOL_TO_EV
+            energy[i], forces[i] = mmff_energy_forces(self._ff, frame)
+        return energy, forces
