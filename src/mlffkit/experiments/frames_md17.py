@@ -27,6 +27,7 @@ from mlffkit import data
 from mlffkit.data.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
 from mlffkit.experiments.registry import Experiment, register, run
 from mlffkit.results import Result
+from mlffkit.runtime import torch_threads
 from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
                                    structures_from_frames, window_items)
 from mlffkit.training.frames_hyperparameters import (BATCH_SIZE_BY_WINDOW, LEARNING_RATE,
@@ -79,9 +80,13 @@ def _predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.nd
 
 def train_run(p: dict) -> Result:
     """One FRAMES training run; test errors of the EMA weights from single frames."""
+    with torch_threads(p["threads"]):
+        return _train_run(p)
+
+
+def _train_run(p: dict) -> Result:
     from mlffkit.models import build_model, preset
 
-    torch.set_num_threads(p["threads"])
     T, molecule = p["T"], p["molecule"]
     frames = _train_source(molecule)
     split = data.frames_split(frames, n_train=p["n_train"], n_val=p["n_val"], lag=p["lag"],
