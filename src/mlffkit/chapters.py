@@ -46,7 +46,7 @@ def execute(script: Path, parameters: Mapping[str, Any] | None = None,
         raise ValueError("give an output path when running with parameters, so that the "
                          "committed notebook keeps its default run")
     output = Path(output).resolve() if output else notebook_path(script)
-    source = write_notebook(script, output if output != notebook_path(script) else None)
+    source = write_notebook(script, output)
     papermill.execute_notebook(str(source), str(output), parameters=dict(parameters or {}),
                                cwd=str(script.parent), kernel_name="python3",
                                progress_bar=progress, request_save_on_cell_execute=False)

@@ -41,6 +41,7 @@ import pandas as pd
 
 import mlffkit
 from mlffkit.atomic import atomic_write_bytes
+from mlffkit.data.registry import sha256_of
 from mlffkit.paths import git_state, project_dir
 
 SCHEMA = 1
@@ -120,14 +121,6 @@ def record_key(experiment: str, code_version: str, params: Mapping, datasets: Ma
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _machine() -> dict[str, Any]:
     info = {"platform": platform.platform(), "processor": platform.machine(),
             "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
@@ -190,7 +183,7 @@ class ResultsStore:
         if record.get("arrays_sha256"):
             if not npz_path.exists():
                 raise ValueError(f"arrays file {npz_path.name} is missing")
-            if sha256_file(npz_path) != record["arrays_sha256"]:
+            if sha256_of(npz_path) != record["arrays_sha256"]:
                 raise ValueError(f"arrays file {npz_path.name} has another sha256")
             with np.load(npz_path, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
