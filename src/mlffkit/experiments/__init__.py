@@ -5,6 +5,7 @@ from mlffkit.experiments.registry import (PROFILES, Experiment, NotebookParamete
 from mlffkit.experiments import spring_mass  # noqa: F401  (registers itself)
 from mlffkit.experiments import egraff_metrics  # noqa: F401  (registers itself)
 from mlffkit.experiments import frames_md17  # noqa: F401  (registers itself)
+from mlffkit.experiments import frames_iso17  # noqa: F401  (registers itself)
 
 __all__ = ["PROFILES", "Experiment", "NotebookParameters", "describe", "get", "names",
            "resolve", "run"]

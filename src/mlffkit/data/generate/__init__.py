@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..frames import Frames
 from . import iso17, md17, shifts
 from .base import MDConfig, Member, SetSpec
 from .md import (checkpoint_run_hash, connectivity_changes, kinetic_temperature, run_hash,
@@ -33,7 +34,8 @@ from .md import (checkpoint_run_hash, connectivity_changes, kinetic_temperature,
 from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_commit,
                     read_provenance, sha256_file, verify_dir, write_json, write_npz)
 
-__all__ = ["SETS", "generate", "verify", "load", "members", "set_dir", "VerifyError"]
+__all__ = ["SETS", "generate", "verify", "load", "load_frames", "checksums", "members", "set_dir",
+           "VerifyError"]
 
 SETS: dict[str, SetSpec] = {s.name: s for s in (md17.SPEC, iso17.SPEC, shifts.SPEC)}
 SCHEMA = 1
@@ -112,6 +114,33 @@ def load(name: str, member: str, out_dir: Path | str | None = None) -> dict[str,
     """All arrays of one member as a dict (strings as ``str``)."""
     with np.load(set_dir(name, out_dir) / f"{member}.npz", allow_pickle=False) as npz:
         return {k: (str(npz[k]) if npz[k].dtype.kind == "U" else npz[k]) for k in npz.files}
+
+
+def load_frames(name: str, member: str, out_dir: Path | str | None = None) -> Frames:
+    """One member as :class:`~mlffkit.data.Frames` (float64, eV, Å), ``time`` = frame index
+    (consecutive frames: one stored frame per ``stride`` MD steps), ``trajectory`` = 0, the
+    time step between frames in ``metadata["frame_interval_fs"]``."""
+    arrays = load(name, member, out_dir)
+    n = len(arrays["energy"])
+    interval = float(arrays["time_fs"][1] - arrays["time_fs"][0]) if n > 1 else None
+    return Frames(positions=arrays["positions"].astype(np.float64), numbers=arrays["numbers"],
+                  energy=arrays["energy"].astype(np.float64),
+                  forces=arrays["forces"].astype(np.float64),
+                  trajectory=np.zeros(n, np.int64), time=np.arange(n, dtype=np.int64),
+                  source=str(set_dir(name, out_dir) / f"{member}.npz"),
+                  metadata={"frame_interval_fs": interval,
+                            **({"smiles": arrays["smiles"]} if "smiles" in arrays else {})})
+
+
+def checksums(name: str, members_: list[str] | None = None,
+              out_dir: Path | str | None = None) -> dict[str, str]:
+    """{``<set>/<member>.npz``: sha256} from the set's provenance (for result-store keys)."""
+    prov = read_provenance(set_dir(name, out_dir))
+    if prov is None:
+        raise FileNotFoundError(f"set {name} has no {PROVENANCE}; generate it first")
+    wanted = None if members_ is None else {f"{m}.npz" for m in members_}
+    return {f"{name}/{rel}": entry["sha256"] for rel, entry in prov["files"].items()
+            if rel.endswith(".npz") and (wanted is None or rel in wanted)}
 
 
 def _now() -> str:

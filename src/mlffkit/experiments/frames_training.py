@@ -1,0 +1,150 @@
+"""What every FRAMES experiment on molecules shares: one training run from windows of
+trajectories, the test errors of its EMA weights on single frames, and sweeps of stored runs.
+
+A run's data are ``sources``: (``Frames``, window rows) pairs, rows ``(n, T + 1)`` of frame
+indices (the T input frames and the next frame, from ``Split.windows(frames, T + 1)``), so one
+run can mix several trajectories (ISO17's isomers). The model is the ``model`` preset with a
+:class:`~mlffkit.models.DisplacementHead` over T frames when T > 1; it is trained with
+:class:`~mlffkit.training.objectives.FramesObjective` (Eq. 2-5, λ_aux decayed linearly to 0),
+batch 8 windows for T = 1 and 4 for T = 2, 3 (§A.1), Adam 5e-4 with cosine decay, EMA weights
+with warm-up. Inference is from single frames only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mlffkit import data
+from mlffkit.experiments.registry import run
+from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
+                                   structures_from_frames, window_items)
+from mlffkit.training.frames_hyperparameters import BATCH_SIZE_BY_WINDOW
+from mlffkit.training.losses import LossWeights
+from mlffkit.training.normalisation import fit_target_scales
+from mlffkit.training.objectives import FramesObjective
+from mlffkit.training.trainer import Trainer, TrainerConfig
+
+#: run parameters every FRAMES run experiment has (the sweeps pass them through)
+RUN_KEYS = ("model", "aux", "aux_weight", "lr", "batch_size", "epochs", "ema_decay",
+            "warmup_steps", "normalise_displacement", "threads", "progress", "T", "seed")
+
+
+def predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Energies (n,) and forces (n, N, 3) of single frames (structures of one size)."""
+    energies, forces = [], []
+    model.eval()
+    for start in range(0, len(structures), batch_size):
+        labelled = collate_structures(structures[start:start + batch_size],
+                                      dtype=next(model.parameters()).dtype)
+        out = model(labelled.batch, forces=True)
+        energies.append(out["energy"].detach().numpy())
+        forces.append(out["forces"].detach().numpy().reshape(len(labelled.energy), -1, 3))
+    return np.concatenate(energies), np.concatenate(forces)
+
+
+def test_errors(model, frames: data.Frames) -> dict[str, float]:
+    """Energy MAE (meV per structure) and force MAE (meV/Å per component) on ``frames``,
+    predicted in chunks of equal size (one molecule per ``frames``)."""
+    e_pred, f_pred = predict(model, structures_from_frames(frames))
+    return {"energy_mae_meV": 1e3 * float(np.mean(np.abs(e_pred - frames.energy))),
+            "force_mae_meV_A": 1e3 * float(np.mean(np.abs(f_pred - frames.forces)))}
+
+
+def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
+          weights: LossWeights):
+    """Train the ``p["model"]`` potential on the windows of ``sources`` with FRAMES at
+    ``p["T"]``; returns ``(model, trainer, summary)``: evaluate inside
+    ``trainer.averaged_weights()``; ``summary`` has steps, wall time, validation loss and the
+    per-epoch ``history`` DataFrame."""
+    from mlffkit.models import build_model, preset
+
+    T = p["T"]
+    items, energies, numbers, forces, displacements = [], [], [], [], []
+    for frames, rows in sources:
+        if rows.ndim != 2 or rows.shape[1] != T + 1 or len(rows) == 0:
+            raise ValueError(f"{frames.source}: need window rows of shape (n >= 1, {T + 1}), "
+                             f"got {rows.shape}")
+        items += window_items(structures_from_frames(frames), rows)
+        used = np.unique(rows[:, :T])
+        energies.append(frames.energy[used])
+        numbers += [frames.numbers] * len(used)
+        forces += list(frames.forces[used])
+        displacements.append(frames.positions[rows[:, -1]] - frames.positions[rows[:, -2]])
+    config = preset(p["model"], displacement_head={"frames": T}) if T > 1 else p["model"]
+    torch.manual_seed(p["seed"])
+    model = build_model(config)
+    model.fit_normalisation(np.concatenate(energies), numbers, forces)
+    disp = np.concatenate([d.reshape(-1, 3) for d in displacements])
+    scales = fit_target_scales(np.concatenate(energies),
+                               displacements=disp if p["normalise_displacement"] else None)
+    if p["aux_weight"] is not None:
+        weights = replace(weights, aux=p["aux_weight"])
+    objective = FramesObjective(weights, scales, aux=p["aux"])
+    loader = BatchLoader(items, p["batch_size"] or BATCH_SIZE_BY_WINDOW[T],
+                         collate=collate_windows, seed=p["seed"])
+    val_loader = BatchLoader(val, 16, collate=collate_structures, shuffle=False)
+    # EMA with warm-up: a plain 0.999 decay keeps 0.999^n of the random initial weights, far
+    # too much for runs of a few thousand steps
+    trainer_config = TrainerConfig(max_epochs=p["epochs"], lr=p["lr"], scheduler="cosine",
+                                   warmup_steps=p["warmup_steps"], ema_decay=p["ema_decay"],
+                                   ema_warmup=True, seed=p["seed"], progress=p["progress"])
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(model, objective, loader, val_loader, trainer_config, run_dir=run_dir)
+        start = time.perf_counter()
+        fit = trainer.fit()
+        summary = {"steps": fit.step, "train_s": time.perf_counter() - start,
+                   "val_primary": fit.val_metrics.get("primary", np.nan),
+                   "n_train_windows": len(items),
+                   "history": pd.DataFrame(trainer.log.rows())}
+    return model, trainer, summary
+
+
+def sweep(run_name: str, runs_profile: str, shared: dict, systems: list[dict],
+          variants: list[dict], seeds: int) -> pd.DataFrame:
+    """Load or train (and store) every (system, variant, seed) run of ``run_name``; one row
+    per run with the variant's ``label``. ``systems`` and ``variants`` are dicts of run
+    parameters (a variant may also set ``epochs``, ``aux``, ``lag``, ...)."""
+    rows = []
+    for system in systems:
+        for variant in variants:
+            params = {k: v for k, v in variant.items() if k != "label"}
+            for seed in range(seeds):
+                unit = run(run_name, runs_profile, **{**shared, **system, **params, "seed": seed})
+                rows.append({"label": variant["label"], **unit.tables["run"].iloc[0].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def sweep_profile(run_experiment, profile: str, **sweep) -> dict:
+    """A sweep's ``profile``: the run experiment's ``profile`` parameters (less the sweep axes
+    molecule, T and seed), ``runs_profile`` and the sweep's own ``sweep`` parameters."""
+    run_params = {k: v for k, v in run_experiment.profiles[profile].items()
+                  if k not in ("molecule", "T", "seed")}
+    return {**run_params, "runs_profile": profile, **sweep}
+
+
+def shared_params(run_experiment, params: dict) -> dict:
+    """The run parameters a sweep's ``params`` carry (everything but the sweep axes)."""
+    return {k: v for k, v in params.items() if k in run_experiment.parameters}
+
+
+def variant(label: str, **run_params) -> dict:
+    return {"label": label, **run_params}
+
+
+#: the variants of Table 1 (and an equal-optimiser-step control: T = 2, 3 take batches of 4
+#: windows, T = 1 of 8 frames, so at equal epochs T > 1 gets twice the updates)
+def table1_variants(epochs: int) -> list[dict]:
+    return [variant("T=1", T=1), variant("T=2", T=2), variant("T=3", T=3),
+            variant("T=1, 2x epochs", T=1, epochs=2 * epochs)]
+
+
+#: the variants of Table 2 (auxiliary target)
+ABLATION_VARIANTS = [variant("T=1", T=1), variant("T=2, aux dp", T=2),
+                     variant("T=2, aux E,F next", T=2, aux="next_frame")]
+
