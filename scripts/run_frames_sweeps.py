@@ -1,8 +1,8 @@
 """Fill the results store with every run of the FRAMES book sweeps, in priority order
-(seed 0 of every table first), sharded over worker processes.
+(seed 0 of every table first), shared by worker processes that claim runs in order.
 
-    python scripts/run_frames_sweeps.py --shard 0/2 &   # one worker per core
-    python scripts/run_frames_sweeps.py --shard 1/2 &
+    python scripts/run_frames_sweeps.py &   # one worker per core
+    python scripts/run_frames_sweeps.py &
 
 Each run is the same record ``mlffkit run frames_md17 --profile book`` (etc.) would load or
 train; a worker skips runs another worker has started (lock files under the store folder).
@@ -48,11 +48,9 @@ def jobs(profile: str) -> list[tuple[str, dict]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--shard", default="0/1")
     parser.add_argument("--profile", default="book")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
-    index, count = map(int, args.shard.split("/"))
     todo = jobs(args.profile)
     if args.list:
         for name, over in todo:
@@ -63,8 +61,6 @@ def main() -> None:
     for k, (name, over) in enumerate(todo):
         digest = hashlib.sha256(repr(sorted(over.items())).encode()).hexdigest()[:16]
         lock = locks / f"{name}-{digest}"
-        if k % count != index:  # the other workers claim their share first
-            continue
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL)
             os.close(fd)
