@@ -32,3 +32,28 @@ def test_bad_input():
         paired_bootstrap_ci(np.array([1.0, np.nan]), np.ones(2))
     with pytest.raises(ValueError, match="positive"):
         paired_bootstrap_ci(np.array([1.0, -1.0]), np.ones(2))
+
+
+def test_paired_t_ci_matches_scipy_and_covers_the_true_ratio():
+    from scipy import stats
+
+    from mlffkit.metrics.statistics import paired_t_ci
+
+    rng = np.random.default_rng(1)
+    a = np.exp(rng.normal(0, 0.2, 6))
+    b = a * np.exp(rng.normal(np.log(1.5), 0.05, 6))
+    mean, low, high = paired_t_ci(b, a)
+    ref = stats.ttest_rel(np.log(b), np.log(a)).confidence_interval(0.95)
+    assert np.allclose([low, high], [ref.low, ref.high])
+    assert low < np.log(1.5) < high and low > 0
+    d_mean, d_low, d_high = paired_t_ci(b, a, log_ratio=False)
+    assert np.isclose(d_mean, np.mean(b - a)) and d_low < d_mean < d_high
+
+
+def test_paired_t_ci_rejects_bad_input():
+    from mlffkit.metrics.statistics import paired_t_ci
+
+    with pytest.raises(ValueError, match="equal length >= 2"):
+        paired_t_ci(np.ones(1), np.ones(1))
+    with pytest.raises(ValueError, match="positive"):
+        paired_t_ci(np.array([1.0, -1.0]), np.ones(2))

@@ -112,12 +112,28 @@ def sweep(run_name: str, runs_profile: str, shared: dict, systems: list[dict],
     parameters (a variant may also set ``epochs``, ``aux``, ``lag``, ...)."""
     rows = []
     for system in systems:
-        for variant in variants:
-            params = {k: v for k, v in variant.items() if k != "label"}
+        for variant_ in variants:
             for seed in range(seeds):
-                unit = run(run_name, runs_profile, **{**shared, **system, **params, "seed": seed})
-                rows.append({"label": variant["label"], **unit.tables["run"].iloc[0].to_dict()})
+                unit = run_unit(run_name, runs_profile, shared, system, variant_, seed)
+                rows.append({"label": variant_["label"], **unit.tables["run"].iloc[0].to_dict()})
     return pd.DataFrame(rows)
+
+
+def run_unit(run_name: str, runs_profile: str, shared: dict, system: dict, variant_: dict,
+             seed: int):
+    """One run of a sweep (loaded, or trained and stored): its ``run`` row and ``history``."""
+    params = {k: v for k, v in variant_.items() if k != "label"}
+    return run(run_name, runs_profile, **{**shared, **system, **params, "seed": seed})
+
+
+def sweep_unit(run_experiment, sweep_params: dict, label: str, seed: int = 0, **system):
+    """The run of a sweep's ``sweep_params`` (a stored sweep record's ``params``) with variant
+    ``label``, ``seed`` and ``system`` (e.g. ``molecule="aspirin"``), e.g. for its history."""
+    variants = {v["label"]: v for v in sweep_params["variants"]}
+    if label not in variants:
+        raise KeyError(f"no variant {label!r}; the sweep has {list(variants)}")
+    return run_unit(run_experiment.name, sweep_params["runs_profile"],
+                    shared_params(run_experiment, sweep_params), system, variants[label], seed)
 
 
 def sweep_profile(run_experiment, profile: str, **sweep) -> dict:

@@ -177,3 +177,20 @@ def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
         gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
     assert not stale.exists()
     assert gen.verify("xtb-shifts", out_dir=tmp_path)
+
+
+def test_load_frames_is_a_consecutive_trajectory_and_checksums_match_the_files():
+    from mlffkit.data import generate
+    from mlffkit.data.generate.store import sha256_file
+
+    frames = generate.load_frames("xtb-md17", "ethanol")
+    raw = generate.load("xtb-md17", "ethanol")
+    dt = frames.metadata["frame_interval_fs"]
+    assert dt == 0.5 and (frames.time == np.arange(len(frames))).all()
+    # consecutive frames: the finite-difference velocity is the stored one to O(dt^2 a)
+    v_fd = (frames.positions[2:] - frames.positions[:-2]) / (2 * dt)
+    v = raw["velocities"][1:-1]
+    assert np.abs(v_fd - v).max() < 0.05 * np.abs(v).max()
+    (name, digest), = generate.checksums("xtb-md17", ["ethanol"]).items()
+    assert name == "xtb-md17/ethanol.npz"
+    assert digest == sha256_file(generate.set_dir("xtb-md17") / "ethanol.npz")

@@ -1,0 +1,98 @@
+"""FRAMES sweeps: the data each run sees, the sweep/variant plumbing, and the verdict maths."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlffkit import experiments
+from mlffkit.data import generate
+from mlffkit.experiments import frames_analysis as fa
+from mlffkit.experiments import frames_iso17, frames_md17
+from mlffkit.experiments import frames_training as ft
+
+
+def _xtb_params(**over):
+    return {**frames_md17.RUN.profiles["smoke"], "dataset": "xtb-md17", "test_min_index": 4000,
+            "molecule": "ethanol", **over}
+
+
+@pytest.mark.parametrize("lag", [1, 4])
+def test_xtb_windows_step_by_lag_and_test_frames_come_later(lag):
+    p = _xtb_params(lag=lag, n_train=50, T=2)
+    frames, split, test = frames_md17._data(p)
+    rows = split.windows(frames, p["T"] + 1)
+    assert len(rows) > 0 and (np.diff(rows, axis=1) == lag).all()
+    assert frames.time.max() < 4000 <= test.time.min()
+    assert not set(split.val) & set(split.train)
+
+
+def test_unknown_dataset_is_a_clear_error():
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        frames_md17._data(_xtb_params(dataset="md22"))
+
+
+def test_iso17_scenarios_keep_test_isomers_out_of_training():
+    s = frames_iso17.scenarios()
+    train, other = set(s["train"]["isomers"]), set(s["test_other"]["isomers"])
+    assert len(train) == 30 and len(other) == 7 and not train & other
+    assert s["train"]["frames"][1] <= s["test_within"]["frames"][0]
+
+
+def test_iso17_smoke_sweep(compute_allowed):
+    runs = experiments.run("frames_iso17", "smoke").tables["runs"]
+    assert list(runs["label"]) == ["T=1", "T=2"]
+    cols = [c for c in runs.columns if c.endswith(("_meV", "_meV_A"))]
+    assert len(cols) == 4 and np.isfinite(runs[cols].to_numpy()).all()
+    assert (runs["n_within"] == 30).all() and (runs["n_outside"] == 14).all()
+
+
+def test_ablation_smoke_uses_the_next_frame_target(compute_allowed):
+    runs = experiments.run("frames_ablation", "smoke").tables["runs"]
+    assert list(runs["aux"]) == ["next_frame"] and np.isfinite(runs["force_mae_meV_A"]).all()
+
+
+def test_sweep_unit_returns_a_runs_history_and_names_unknown_variants(compute_allowed):
+    params = frames_md17.TABLE1.profiles["smoke"]
+    unit = ft.sweep_unit(frames_md17.RUN, params, "T=2", molecule="ethanol")
+    history = unit.tables["history"]
+    assert {"train", "val"} <= set(history["kind"]) and unit.tables["run"]["T"].iloc[0] == 2
+    with pytest.raises(KeyError, match="no variant 'T=9'"):
+        ft.sweep_unit(frames_md17.RUN, params, "T=9", molecule="ethanol")
+
+
+def test_equal_step_control_doubles_the_epochs():
+    variants = {v["label"]: v for v in ft.table1_variants(7)}
+    assert variants["T=1, 2x epochs"]["epochs"] == 14 and "epochs" not in variants["T=2"]
+
+
+def _runs(factor, noise, seeds=5, seed=0):
+    rng = np.random.default_rng(seed)
+    base = 100 * np.exp(rng.normal(0, 0.3, seeds))  # seed-to-seed spread shared by the pair
+    rows = [{"molecule": "m", "label": "T=1", "seed": s, "mae": b} for s, b in enumerate(base)]
+    rows += [{"molecule": "m", "label": "T=2", "seed": s,
+              "mae": b * factor * np.exp(rng.normal(0, noise))} for s, b in enumerate(base)]
+    return pd.DataFrame(rows)
+
+
+def test_compare_finds_a_clear_gain_and_pairs_by_seed():
+    out = fa.compare(_runs(0.8, 0.01), "mae", reference="T=1", by=["molecule"]).iloc[0]
+    assert out["verdict"] == "T=2 better" and out["low"] < 0.8 < out["high"]
+    worse = fa.compare(_runs(1.25, 0.01), "mae", reference="T=1", by=["molecule"]).iloc[0]
+    assert worse["verdict"] == "T=1 better"
+
+
+def test_compare_calls_noise_indistinguishable():
+    out = fa.compare(_runs(1.0, 0.3), "mae", reference="T=1", by=["molecule"]).iloc[0]
+    assert out["verdict"] == "indistinguishable" and out["low"] < 1 < out["high"]
+
+
+def test_compare_needs_two_seeds():
+    out = fa.compare(_runs(0.8, 0.01, seeds=1), "mae", reference="T=1", by=["molecule"])
+    assert out["verdict"].iloc[0] == "too few seeds"
+
+
+def test_mean_std_table_keeps_run_order():
+    runs = pd.concat([_runs(0.8, 0.1).assign(molecule="b"), _runs(0.9, 0.1).assign(molecule="a")])
+    table = fa.mean_std_table(runs, "mae", ["molecule"])
+    assert list(table.columns) == ["b", "a"] and list(table.index) == ["T=1", "T=2"]
+    assert table.loc["T=1", "b"].count("±") == 1
