@@ -5,6 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def _paired_differences(a, b, log_ratio: bool) -> np.ndarray:
+    """``log(a / b)`` or ``a - b`` of two equal-length 1-D samples (pairs by position)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"need two 1-D arrays of equal length >= 2, got {a.shape}, {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("paired values must be finite")
+    if log_ratio and (np.any(a <= 0) or np.any(b <= 0)):
+        raise ValueError("log ratios need positive values")
+    diff = np.log(a / b) if log_ratio else a - b
+    return diff
+
+
 def paired_bootstrap_ci(a: np.ndarray, b: np.ndarray, *, n_boot: int = 10_000,
                         level: float = 0.95, log_ratio: bool = True,
                         rng: np.random.Generator | int | None = 0) -> tuple[float, float, float]:
@@ -14,14 +27,7 @@ def paired_bootstrap_ci(a: np.ndarray, b: np.ndarray, *, n_boot: int = 10_000,
     Returns ``(estimate, low, high)``. With ``log_ratio``, ``exp(estimate)`` is the geometric
     mean ratio a/b; an interval above 0 says ``a`` is larger than ``b`` at that level.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError(f"need two 1-D arrays of equal length >= 2, got {a.shape}, {b.shape}")
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("paired values must be finite")
-    if log_ratio and (np.any(a <= 0) or np.any(b <= 0)):
-        raise ValueError("log ratios need positive values")
-    diff = np.log(a / b) if log_ratio else a - b
+    diff = _paired_differences(a, b, log_ratio)
     rng = np.random.default_rng(rng)
     idx = rng.integers(0, len(diff), size=(n_boot, len(diff)))
     means = diff[idx].mean(axis=1)
@@ -40,14 +46,7 @@ def paired_t_ci(a: np.ndarray, b: np.ndarray, *, level: float = 0.95,
     """
     from scipy import stats
 
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError(f"need two 1-D arrays of equal length >= 2, got {a.shape}, {b.shape}")
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("paired values must be finite")
-    if log_ratio and (np.any(a <= 0) or np.any(b <= 0)):
-        raise ValueError("log ratios need positive values")
-    diff = np.log(a / b) if log_ratio else a - b
+    diff = _paired_differences(a, b, log_ratio)
     mean = float(diff.mean())
     half = float(stats.t.ppf(0.5 + level / 2.0, len(diff) - 1) * diff.std(ddof=1)
                  / np.sqrt(len(diff)))
