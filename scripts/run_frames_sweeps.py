@@ -20,7 +20,8 @@ from mlffkit.experiments import frames_iso17, frames_md17
 from mlffkit.paths import REPO_ROOT
 
 SWEEPS = [(frames_md17.TABLE1, frames_md17.RUN), (frames_iso17.TABLE3, frames_iso17.RUN),
-          (frames_md17.ABLATION, frames_md17.RUN), (frames_md17.LAG, frames_md17.RUN)]
+          (frames_md17.ABLATION, frames_md17.RUN), (frames_md17.LAG, frames_md17.RUN),
+          (frames_md17.XTB_TABLE1, frames_md17.RUN)]
 
 
 def jobs(profile: str) -> list[tuple[str, dict]]:

@@ -173,6 +173,19 @@ ABLATION = _sweep(
     book=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS),
     paper=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS))
 
+#: all eight MD17 molecules (Table 5 names), for the xtb-md17 trajectories
+ALL_MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene",
+                 "salicylic_acid", "toluene", "uracil")
+_XTB = dict(dataset="xtb-md17", test_min_index=4000)
+_T123 = [ft.variant("T=1", T=1), ft.variant("T=2", T=2), ft.variant("T=3", T=3)]
+
+XTB_TABLE1 = _sweep(
+    "frames_xtb_md17", "FRAMES Table 1 on our GFN2-xTB MD of all eight MD17 molecules: "
+    "T = 1, 2, 3, consecutive frames (0.5 fs)",
+    smoke={**_SMOKE, **_XTB},
+    book=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3, variants=_T123),
+    paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3, variants=_T123))
+
 #: frame-lag study (not in the paper): xtb-md17, training frames ``lag`` steps apart
 LAGS = (1, 4)
 
@@ -184,9 +197,6 @@ def _lag_variants(lags) -> list[dict]:
 LAG = _sweep(
     "frames_lag", "frame-lag study on xtb-md17: T = 1 vs T = 2 with training frames 1 or 4 "
     "MD steps (0.5 or 2 fs) apart",
-    smoke={**_SMOKE, "dataset": "xtb-md17", "test_min_index": 4000,
-           "variants": _lag_variants([1, 4])},
-    book=dict(dataset="xtb-md17", test_min_index=4000, molecules=["aspirin", "ethanol"],
-              seeds=3, variants=_lag_variants(LAGS)),
-    paper=dict(dataset="xtb-md17", test_min_index=4000, molecules=["aspirin", "ethanol"],
-               seeds=3, variants=_lag_variants(LAGS)))
+    smoke={**_SMOKE, **_XTB, "variants": _lag_variants([1, 4])},
+    book=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3, variants=_lag_variants(LAGS)),
+    paper=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3, variants=_lag_variants(LAGS)))
