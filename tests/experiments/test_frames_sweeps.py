@@ -96,3 +96,28 @@ def test_mean_std_table_keeps_run_order():
     table = fa.mean_std_table(runs, "mae", ["molecule"])
     assert list(table.columns) == ["b", "a"] and list(table.index) == ["T=1", "T=2"]
     assert table.loc["T=1", "b"].count("±") == 1
+
+
+def _table1_runs(t2, t3, control, seeds=4):
+    parts = [_runs(t2, 0.01, seeds, seed=1)]
+    for label, factor in (("T=3", t3), ("T=1, 2x epochs", control)):
+        extra = _runs(factor, 0.01, seeds, seed=1)
+        parts.append(extra[extra.label == "T=2"].assign(label=label))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_claims_and_verdict_follow_the_intervals():
+    holds = fa.claims(_table1_runs(0.8, 0.95, 0.9), "mae", by=["molecule"])
+    assert list(holds["claim"]) == ["T=2 vs T=1", "T=3 vs T=2", "T=1, 2x epochs vs T=2"]
+    assert holds["holds"].all()
+    assert "reproduced" in fa.verdict(holds) and "not reproduced" not in fa.verdict(holds)
+    assert "holds on **1 of 1**" in fa.claim_summary(holds)
+    fails = fa.claims(_table1_runs(1.2, 1.0, 0.7), "mae", by=["molecule"])
+    assert not fails["holds"].any()
+    assert "not reproduced" in fa.verdict(fails)
+    assert "the opposite on 1" in fa.claim_summary(fails)
+
+
+def test_verdict_needs_two_seeds():
+    one = fa.claims(_table1_runs(0.8, 0.95, 0.9, seeds=1), "mae", by=["molecule"])
+    assert fa.verdict(one).startswith("**No verdict**")

@@ -65,3 +65,51 @@ def compare(runs: pd.DataFrame, metric: str, reference: str, by: list[str],
                          "ratio": np.exp(mean), "low": np.exp(low), "high": np.exp(high),
                          "verdict": verdict})
     return pd.DataFrame(rows)
+
+
+#: the paper's claims as (variant, reference, verdict meaning "the claim holds")
+CLAIMS = (("T=2", "T=1", "T=2 better"), ("T=3", "T=2", "T=2 better"),
+          ("T=1, 2x epochs", "T=2", "T=2 better"))
+
+
+def claims(runs: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
+    """FRAMES' Table 1 claims per group: T=2 beats T=1, T=3 is worse than T=2, and (the
+    equal-step control) T=2 beats T=1 trained for as many optimiser steps. One row per group
+    and claim present in ``runs``, with the ratio (variant / reference), interval, verdict and
+    ``holds`` (the interval says the claim is true)."""
+    rows = []
+    present = set(runs["label"])
+    for variant, reference, good in CLAIMS:
+        if not {variant, reference} <= present:
+            continue
+        pair = runs[runs["label"].isin([variant, reference])]
+        table = compare(pair, metric, reference=reference, by=by)
+        table.insert(len(by), "claim", f"{variant} vs {reference}")
+        table["holds"] = table["verdict"] == good
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def claim_summary(table: pd.DataFrame) -> str:
+    """Markdown: on how many groups each claim holds, is contradicted, or is unresolved."""
+    lines = []
+    for claim, t in table.groupby("claim", sort=False):
+        decided = t["verdict"].str.endswith(" better")
+        holds = int(t["holds"].sum())
+        opposite = int((decided & ~t["holds"]).sum())
+        lines.append(f"* {claim}: the paper's direction holds on **{holds} of {len(t)}**, the "
+                     f"opposite on {opposite}, unresolved on {len(t) - holds - opposite}.")
+    return "\n".join(lines)
+
+
+def verdict(claims_: pd.DataFrame, where: str = "at this scale") -> str:
+    """Markdown verdict on "less is more" from :func:`claims`: reproduced when both halves
+    (T=2 beats T=1, T=3 worse than T=2) hold with 95% confidence on most groups."""
+    if not len(claims_) or claims_["ratio"].isna().all():
+        return "**No verdict**: it needs at least two seeds per variant."
+    holds = claims_.groupby("claim", sort=False)["holds"].mean()
+    if holds.get("T=2 vs T=1", 0.0) > 0.5 and holds.get("T=3 vs T=2", 0.0) > 0.5:
+        return f"**Verdict: reproduced {where}**: both halves hold on most groups."
+    return (f"**Verdict: not reproduced {where}.** The paper's ordering does not hold with "
+            "95% confidence on most groups: the differences between T are within the seed "
+            "spread or go the other way (tables above).")
