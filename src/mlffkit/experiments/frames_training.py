@@ -110,12 +110,15 @@ def sweep(run_name: str, runs_profile: str, shared: dict, systems: list[dict],
     """Load or train (and store) every (system, variant, seed) run of ``run_name``; one row
     per run with the variant's ``label``. ``systems`` and ``variants`` are dicts of run
     parameters (a variant may also set ``epochs``, ``aux``, ``lag``, ...)."""
+    from tqdm.auto import tqdm
+
+    units = [(system, variant_, seed) for system in systems for variant_ in variants
+             for seed in range(seeds)]
     rows = []
-    for system in systems:
-        for variant_ in variants:
-            for seed in range(seeds):
-                unit = run_unit(run_name, runs_profile, shared, system, variant_, seed)
-                rows.append({"label": variant_["label"], **unit.tables["run"].iloc[0].to_dict()})
+    for system, variant_, seed in tqdm(units, desc=run_name, unit="run",
+                                       disable=not shared.get("progress", True)):
+        unit = run_unit(run_name, runs_profile, shared, system, variant_, seed)
+        rows.append({"label": variant_["label"], **unit.tables["run"].iloc[0].to_dict()})
     return pd.DataFrame(rows)
 
 
