@@ -20,6 +20,8 @@
 # ([Generated sets](../data/generated_sets)). Training: the first 950 consecutive frames
 # (lag 1, as the paper), 50 random validation frames before frame 4000; test: frames from
 # 4000 on (1.5 ps after the last training frame). Everything else as in the MD17 chapter.
+# As there, $T=1$ also trains for twice the epochs ("T=1, 2x epochs"): as many optimiser
+# steps as $T=2$ takes, which separates the second frame from the extra updates.
 # The level of theory differs from the paper's (semi-empirical, not DFT), so only the
 # *ordering* of $T$ is comparable; the paper's ratios are shown beside ours.
 

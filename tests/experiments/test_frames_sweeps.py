@@ -121,3 +121,10 @@ def test_claims_and_verdict_follow_the_intervals():
 def test_verdict_needs_two_seeds():
     one = fa.claims(_table1_runs(0.8, 0.95, 0.9, seeds=1), "mae", by=["molecule"])
     assert fa.verdict(one).startswith("**No verdict**")
+
+
+def test_verdict_partly_when_only_the_gain_holds_and_reports_the_control():
+    partly = fa.verdict(fa.claims(_table1_runs(0.8, 0.8, 0.7), "mae", by=["molecule"]))
+    assert "partly reproduced" in partly and "does not survive" in partly
+    survives = fa.verdict(fa.claims(_table1_runs(0.8, 0.8, 0.9), "mae", by=["molecule"]))
+    assert "partly reproduced" in survives and "survives" in survives

@@ -38,8 +38,6 @@ from mlffkit.training.data import structures_from_frames
 from mlffkit.training.frames_hyperparameters import LEARNING_RATE, frames_loss_weights
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
-_RMD17_NAME = {"salicylic_acid": "salicylic"}
-
 
 DATASETS = ("md17", "xtb-md17")
 _RMD17_NAME = {"salicylic_acid": "salicylic"}
@@ -177,26 +175,33 @@ ABLATION = _sweep(
 ALL_MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene",
                  "salicylic_acid", "toluene", "uracil")
 _XTB = dict(dataset="xtb-md17", test_min_index=4000)
-_T123 = [ft.variant("T=1", T=1), ft.variant("T=2", T=2), ft.variant("T=3", T=3)]
 
 XTB_TABLE1 = _sweep(
     "frames_xtb_md17", "FRAMES Table 1 on our GFN2-xTB MD of all eight MD17 molecules: "
-    "T = 1, 2, 3, consecutive frames (0.5 fs)",
+    "T = 1, 2, 3, consecutive frames (0.5 fs), and T = 1 with twice the epochs",
     smoke={**_SMOKE, **_XTB},
-    book=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3, variants=_T123),
-    paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3, variants=_T123))
+    book=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3,
+              variants=ft.table1_variants(BOOK_EPOCHS)),
+    paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3, variants=ft.table1_variants(1500)))
 
 #: frame-lag study (not in the paper): xtb-md17, training frames ``lag`` steps apart
 LAGS = (1, 4)
 
 
-def _lag_variants(lags) -> list[dict]:
-    return [ft.variant(f"T={T}, lag {lag}", T=T, lag=lag) for lag in lags for T in (1, 2)]
+def _lag_variants(lags, epochs: int, control: bool = True) -> list[dict]:
+    """T = 1, 2 (and the equal-step control) at each lag, labelled ``"<Table 1 label>, lag k"``."""
+    keep = {"T=1", "T=2"} | ({"T=1, 2x epochs"} if control else set())
+    return [ft.variant(f"{label}, lag {lag}", **run, lag=lag)
+            for lag in lags for label, run in
+            ((v["label"], {k: x for k, x in v.items() if k != "label"})
+             for v in ft.table1_variants(epochs)) if label in keep]
 
 
 LAG = _sweep(
     "frames_lag", "frame-lag study on xtb-md17: T = 1 vs T = 2 with training frames 1 or 4 "
     "MD steps (0.5 or 2 fs) apart",
-    smoke={**_SMOKE, **_XTB, "variants": _lag_variants([1, 4])},
-    book=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3, variants=_lag_variants(LAGS)),
-    paper=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3, variants=_lag_variants(LAGS)))
+    smoke={**_SMOKE, **_XTB, "variants": _lag_variants([1, 4], 1, control=False)},
+    book=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3,
+              variants=_lag_variants(LAGS, BOOK_EPOCHS)),
+    paper=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3,
+               variants=_lag_variants(LAGS, 1500)))

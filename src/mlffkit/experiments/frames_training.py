@@ -22,6 +22,7 @@ import torch
 
 from mlffkit import data
 from mlffkit.experiments.registry import run
+from mlffkit.runtime import default_device
 from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
                                    structures_from_frames, window_items)
 from mlffkit.training.frames_hyperparameters import BATCH_SIZE_BY_WINDOW
@@ -39,12 +40,13 @@ def predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.nda
     """Energies (n,) and forces (n, N, 3) of single frames (structures of one size)."""
     energies, forces = [], []
     model.eval()
+    parameter = next(model.parameters())
     for start in range(0, len(structures), batch_size):
         labelled = collate_structures(structures[start:start + batch_size],
-                                      dtype=next(model.parameters()).dtype)
+                                      dtype=parameter.dtype).to(parameter.device)
         out = model(labelled.batch, forces=True)
-        energies.append(out["energy"].detach().numpy())
-        forces.append(out["forces"].detach().numpy().reshape(len(labelled.energy), -1, 3))
+        energies.append(out["energy"].detach().cpu().numpy())
+        forces.append(out["forces"].detach().cpu().numpy().reshape(len(labelled.energy), -1, 3))
     return np.concatenate(energies), np.concatenate(forces)
 
 
@@ -95,7 +97,8 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
                                    warmup_steps=p["warmup_steps"], ema_decay=p["ema_decay"],
                                    ema_warmup=True, seed=p["seed"], progress=p["progress"])
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(model, objective, loader, val_loader, trainer_config, run_dir=run_dir)
+        trainer = Trainer(model, objective, loader, val_loader, trainer_config, run_dir=run_dir,
+                          device=default_device())
         start = time.perf_counter()
         fit = trainer.fit()
         summary = {"steps": fit.step, "train_s": time.perf_counter() - start,
