@@ -122,7 +122,7 @@ for q, (split, metric) in zip(quantities, [(q.split("_")[0], q.split("_")[1]) fo
 ax.scatter([quantities.index(q) for q in paper_ratio], list(paper_ratio.values()), marker="x",
            color=PAPER, label="T=2 / T=1 (paper)", zorder=3)
 ax.axhline(1, color="k", lw=0.8)
-ax.set_xticks(x, [q.replace("_mae_meV_A", " force").replace("_mae_meV", " energy")
+ax.set_xticks(x, [q.replace("_mae_meV_A", "").replace("_mae_meV", "").replace("_", ", ")
                   for q in quantities])
 ax.set_yscale("log")
 ax.set_ylabel("MAE ratio to T=1")
@@ -143,7 +143,15 @@ def verdict() -> str:
     claim = ("**Verdict: reproduced** on xtb-iso17 at this scale" if len(t2) and better == len(t2)
              else "**Verdict: not reproduced** on xtb-iso17 at this scale: the paper's T=2 gain "
                   "on all four numbers does not appear with 95% confidence")
-    return f"{claim}. {text}."
+    text = f"{claim}. {text}."
+    if "T=1, 2x epochs" in set(long["label"]):
+        control = fa.compare(long[long.label.isin(["T=2", "T=1, 2x epochs"])], "mae",
+                             reference="T=1, 2x epochs", by=["quantity"])
+        wins = int((control.verdict == "T=2 better").sum())
+        losses = int((control.verdict == "T=1, 2x epochs better").sum())
+        text += (f" Against T=1 trained for as many optimiser steps (2x epochs), T=2 is better "
+                 f"on {wins} of {len(control)} quantities and worse on {losses}.")
+    return text
 
 
 display(Markdown(verdict()))

@@ -116,7 +116,8 @@ RUN = register(Experiment(
 ))
 
 
-_VARIANTS = [ft.variant("T=1", T=1), ft.variant("T=2", T=2), ft.variant("T=3", T=3)]
+#: T = 1, 2, 3 and T = 1 with twice the epochs (as many optimiser steps as T = 2)
+_VARIANTS = ft.table1_variants(BOOK_EPOCHS)
 
 TABLE3 = register(Experiment(
     name="frames_iso17",
@@ -127,6 +128,6 @@ TABLE3 = register(Experiment(
     profiles={
         "smoke": ft.sweep_profile(RUN, "smoke", seeds=1, variants=_VARIANTS[:2]),
         "book": ft.sweep_profile(RUN, "book", seeds=3, variants=_VARIANTS),
-        "paper": ft.sweep_profile(RUN, "paper", seeds=3, variants=_VARIANTS),
+        "paper": ft.sweep_profile(RUN, "paper", seeds=3, variants=ft.table1_variants(1500)),
     },
 ))
