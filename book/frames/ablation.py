@@ -106,16 +106,22 @@ def verdict() -> str:
         f"and the next-frame target on "
         f"{int((base[base.variant == 'T=2, aux E,F next'].verdict == 'T=2, aux E,F next better').sum())}"
         f" of {n} molecules.")
-    claim = ("**Verdict: the paper's preference for the displacement target reproduces** "
-             if dp > n / 2 and nf == 0 else
-             "**Verdict: the paper's preference for the displacement target is not reproduced "
-             "at this scale** ")
+    if dp > n / 2 and nf == 0:
+        claim = "**Verdict: the paper's preference for the displacement target reproduces** "
+    elif dp > 0 and nf == 0:
+        claim = ("**Verdict: the paper's preference for the displacement target partly "
+                 "reproduces at this scale**: better where resolved, never worse ")
+    else:
+        claim = ("**Verdict: the paper's preference for the displacement target is not "
+                 "reproduced at this scale** ")
     return (claim + f"(force MAE: displacement better on {dp}, next frame better on {nf}, "
             f"indistinguishable on {n - dp - nf} of {n} molecules; 95% intervals over "
             f"{runs.seed.nunique()} seeds).{both}")
 
 
-display(Markdown(verdict()))
+display(Markdown(verdict() + " Both auxiliary targets train $T=2$ with the same batches and "
+                 "optimiser steps, so this comparison is free of the step count that confounds "
+                 "$T=2$ against $T=1$ (see the MD17 chapter)."))
 
 # %% [markdown]
 # The paper's own Table 2 differences are 0-0.2 meV/Å, i.e. 0-3%, reported without seeds or
