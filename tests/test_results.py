@@ -147,3 +147,20 @@ def test_provenance_sentence_names_record_commit_and_command(tmp_path):
     text = stored.provenance_markdown()
     assert stored.record["key"] in text and "mlffkit run exp" in text
     assert "not stored" in Result().provenance_markdown()
+
+
+def test_amend_replaces_a_table_keeps_the_key_and_says_so(tmp_path):
+    store, compute = ResultsStore(tmp_path), Counter()
+    first = run(store, compute)
+    key = first.record["key"]
+    coarse = pd.DataFrame({"x": [3], "y": [3.5]})
+    store.amend("exp", key, {"t": coarse}, reason="summed rows")
+    again = run(store, compute)
+    assert compute.calls == 1  # still a valid record under the same key
+    pd.testing.assert_frame_equal(again.tables["t"], coarse)
+    np.testing.assert_array_equal(again.arrays["arr"], np.arange(4.0))
+    (note,) = again.provenance["amended"]
+    assert note["reason"] == "summed rows" and "git_commit" in note
+    assert again.provenance["created_utc"] == first.provenance["created_utc"]
+    with pytest.raises(KeyError, match="no usable record"):
+        store.amend("exp", "0" * 20, {"t": coarse}, reason="none")

@@ -227,10 +227,31 @@ class ResultsStore:
             },
             "arrays_sha256": arrays_sha,
         }
-        text = json.dumps({**record, "tables": _tables_to_json(result.tables)}, indent=1,
+        self._write(json_path, record, result.tables)
+        return Result(tables=result.tables, arrays=result.arrays, record=record)
+
+    @staticmethod
+    def _write(json_path: Path, record: Mapping, tables: Mapping[str, pd.DataFrame]) -> None:
+        text = json.dumps({**record, "tables": _tables_to_json(tables)}, indent=1,
                           allow_nan=True)
         atomic_write_bytes(json_path, text.encode())
-        return Result(tables=result.tables, arrays=result.arrays, record=record)
+
+    def amend(self, experiment: str, key: str, tables: Mapping[str, pd.DataFrame],
+              reason: str) -> Result:
+        """Replace tables of a stored record by ones *derived from it* (e.g. a coarser log),
+        keeping its key, params, datasets and arrays; the record's provenance gains an
+        ``amended`` entry (reason, time, git state) so that the change is never silent."""
+        stored = self.load(experiment, key)
+        if stored is None:
+            raise KeyError(f"no usable record {experiment}/{key} to amend")
+        record = dict(stored.record)
+        note = {"reason": reason, "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                **git_state()}
+        record["provenance"] = {**record["provenance"],
+                                "amended": [*record["provenance"].get("amended", []), note]}
+        merged = {**stored.tables, **tables}
+        self._write(self.paths(experiment, key)[0], record, merged)
+        return Result(tables=merged, arrays=stored.arrays, record=record)
 
     # -- the one entry point -------------------------------------------------------------
     def load_or_run(self, experiment: str, params: Mapping, compute: Callable[[dict], Result],

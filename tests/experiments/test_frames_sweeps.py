@@ -128,3 +128,14 @@ def test_verdict_partly_when_only_the_gain_holds_and_reports_the_control():
     assert "partly reproduced" in partly and "does not survive" in partly
     survives = fa.verdict(fa.claims(_table1_runs(0.8, 0.8, 0.9), "mae", by=["molecule"]))
     assert "partly reproduced" in survives and "survives" in survives
+
+
+def test_epoch_history_averages_train_steps_and_keeps_val_rows():
+    log = pd.DataFrame({"kind": ["train"] * 4 + ["val"] + ["train"] * 2 + ["val"],
+                        "step": [1, 2, 3, 4, 4, 5, 6, 6], "epoch": [0, 0, 0, 0, 1, 1, 1, 2],
+                        "loss": [4.0, 2.0, 2.0, 0.0, 9.0, 1.0, 3.0, 7.0],
+                        "time": [10.0, 11, 12, 13, 14, 15, 16, 17]})
+    out = ft.epoch_history(log)
+    assert list(out["kind"]) == ["train", "val", "train", "val"]
+    assert list(out["step"]) == [4, 4, 6, 6] and list(out["loss"]) == [2.0, 9.0, 2.0, 7.0]
+    assert list(out["time"]) == [13.0, 14.0, 16.0, 17.0] and list(out.columns) == list(log.columns)

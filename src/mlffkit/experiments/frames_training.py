@@ -104,8 +104,24 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
         summary = {"steps": fit.step, "train_s": time.perf_counter() - start,
                    "val_primary": fit.val_metrics.get("primary", np.nan),
                    "n_train_windows": len(items),
-                   "history": pd.DataFrame(trainer.log.rows())}
+                   "history": epoch_history(pd.DataFrame(trainer.log.rows()))}
     return model, trainer, summary
+
+
+def epoch_history(log: pd.DataFrame) -> pd.DataFrame:
+    """The trainer's log (a ``train`` row per step, a ``val`` row per epoch) with one ``train``
+    row per epoch: the mean of each metric over the epoch's steps, ``step``/``time`` of its
+    last one. ``val`` rows are kept as they are; rows stay in step order. A stored run keeps
+    this (a few rows) rather than thousands of per-step rows."""
+    if log.empty or "kind" not in log:
+        return log
+    train, val = log[log["kind"] == "train"], log[log["kind"] != "train"]
+    last = {"step": "max", "time": "max"}
+    how = {c: last.get(c, "mean") for c in train.columns if c not in ("kind", "epoch")}
+    per_epoch = train.groupby("epoch", sort=True).agg(how).reset_index()
+    per_epoch.insert(0, "kind", "train")
+    out = pd.concat([per_epoch[log.columns], val], ignore_index=True)
+    return out.sort_values(["step", "kind"], kind="stable", ignore_index=True)
 
 
 def sweep(run_name: str, runs_profile: str, shared: dict, systems: list[dict],
