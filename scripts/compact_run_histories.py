@@ -13,6 +13,7 @@ import sys
 
 from mlffkit.experiments import frames_iso17, frames_md17
 from mlffkit.experiments.frames_training import epoch_history
+from mlffkit.paths import git_state
 from mlffkit.results import ResultsStore
 
 REASON = ("per-step train rows of the history table averaged per epoch "
@@ -20,7 +21,7 @@ REASON = ("per-step train rows of the history table averaged per epoch "
 
 
 def main() -> int:
-    store, amended = ResultsStore(), 0
+    store, amended, code_state = ResultsStore(), 0, git_state()
     for experiment in (frames_md17.RUN.name, frames_iso17.RUN.name):
         for path in sorted((store.root / experiment).glob("*.json")):
             stored = store.load(experiment, path.stem)
@@ -29,7 +30,8 @@ def main() -> int:
                 continue
             compact = epoch_history(history)
             if len(compact) < len(history):
-                store.amend(experiment, path.stem, {"history": compact}, reason=REASON)
+                store.amend(experiment, path.stem, {"history": compact}, reason=REASON,
+                            code_state=code_state)
                 amended += 1
     print(f"amended {amended} records")
     return 0

@@ -237,16 +237,17 @@ class ResultsStore:
         atomic_write_bytes(json_path, text.encode())
 
     def amend(self, experiment: str, key: str, tables: Mapping[str, pd.DataFrame],
-              reason: str) -> Result:
+              reason: str, code_state: Mapping[str, Any] | None = None) -> Result:
         """Replace tables of a stored record by ones *derived from it* (e.g. a coarser log),
         keeping its key, params, datasets and arrays; the record's provenance gains an
-        ``amended`` entry (reason, time, git state) so that the change is never silent."""
+        ``amended`` entry (reason, time, git state) so that the change is never silent.
+        ``code_state``: the git state when a batch of amendments *started* (default: now)."""
         stored = self.load(experiment, key)
         if stored is None:
             raise KeyError(f"no usable record {experiment}/{key} to amend")
         record = dict(stored.record)
         note = {"reason": reason, "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                **git_state()}
+                **(code_state or git_state())}
         record["provenance"] = {**record["provenance"],
                                 "amended": [*record["provenance"].get("amended", []), note]}
         merged = {**stored.tables, **tables}
