@@ -10,7 +10,9 @@ should agree to the run-to-run level of floating-point reordering (not bitwise).
 
     python benchmarks/frames_device.py --molecule aspirin --T 2 --epochs 1 --threads 1
 
-Without CUDA the CUDA row is skipped with the reason printed.
+Without CUDA the CUDA row is skipped with the reason printed. ``--profile`` then trains once
+more on CUDA under ``torch.profiler`` and prints the operators with the most self CPU time
+(host-side overhead, synchronisations and copies show there).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", default="painn_book")
+    parser.add_argument("--profile", action="store_true", help="profile a CUDA run")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
@@ -57,6 +60,14 @@ def main() -> None:
               f"{run['force_mae_meV_A']:.2f} meV/Å")
     if "cuda" in seconds:
         print(f"cpu / cuda wall time: {seconds['cpu'] / seconds['cuda']:.2f}")
+    if args.profile and "cuda" in seconds:
+        from torch.profiler import ProfilerActivity, profile
+
+        os.environ["MLFFKIT_DEVICE"] = "cuda"
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            frames_md17.train_run(params)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25,
+                                        max_name_column_width=60))
 
 
 if __name__ == "__main__":

@@ -23,4 +23,4 @@ timeout 330 python3 -m pytest -q -p no:cacheprovider --maxfail=20 tests/models t
     tests/test_runtime.py tests/experiments/test_frames_sweeps.py 2>&1 | tee "$out/pytest.log" \
     | tail -40
 timeout 150 python3 benchmarks/frames_device.py --molecule ethanol --T 2 --epochs 1 \
-    --n-test 200 --threads 4 2>&1 | tee "$out/bench.log"
+    --n-test 200 --threads 4 ${BENCH_ARGS:-} 2>&1 | tee "$out/bench.log"

@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--tolerance", type=float, default=TOLERANCE)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="auto: CUDA when there is a GPU per rank, else the CPU (gloo)")
     args = parser.parse_args(argv)
-    context = init_distributed()
+    context = init_distributed(None if args.device == "auto" else args.device)
     try:
         weights = train_toy(context, steps=args.steps, global_batch=2 * context.world_size)
         every_rank = gather_objects(weights, context)

@@ -47,13 +47,20 @@ def init_distributed(device_type: str | None = None, backend: str | None = None,
                      ) -> DistributedContext:
     """Join the process group and pick this process's device.
 
-    ``device_type`` defaults to ``cuda`` when available, else ``cpu``; on CUDA the device is
-    ``cuda:<local_rank>``. ``rank``/``world_size``/``local_rank`` default to torchrun's
-    environment variables."""
+    ``device_type`` defaults to ``cuda`` when there is a GPU for every rank on this machine
+    (torchrun's ``LOCAL_WORLD_SIZE``), else ``cpu`` (so all ranks agree); on CUDA the device
+    is ``cuda:<local_rank>``, and asking for more ranks than GPUs is an error that says so.
+    ``rank``/``world_size``/``local_rank`` default to torchrun's environment variables."""
     rank = int(os.environ.get("RANK", 0)) if rank is None else rank
     world_size = int(os.environ.get("WORLD_SIZE", 1)) if world_size is None else world_size
     local_rank = int(os.environ.get("LOCAL_RANK", rank)) if local_rank is None else local_rank
-    device_type = device_type or ("cuda" if torch.cuda.is_available() else "cpu")
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", local_rank + 1))
+    gpus = torch.cuda.device_count()
+    device_type = device_type or ("cuda" if 0 < local_world <= gpus else "cpu")
+    if device_type == "cuda" and local_rank >= gpus:
+        raise RuntimeError(f"local rank {local_rank} needs cuda:{local_rank}, but torch sees "
+                           f"{gpus} CUDA device(s): start at most {gpus} ranks per machine, "
+                           "or train on the CPU (device_type='cpu', gloo)")
     device = torch.device(device_type, local_rank) if device_type == "cuda" \
         else torch.device(device_type)
     if device.type == "cuda":
