@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--T", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--n-test", type=int, default=200)
+    parser.add_argument("--n-train", type=int, default=950)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", default="painn_book")
     parser.add_argument("--profile", action="store_true", help="profile a CUDA run")
@@ -40,7 +41,8 @@ def main() -> None:
     from mlffkit.experiments import frames_md17
 
     params = {**frames_md17.RUN.profiles["book"], "molecule": args.molecule, "T": args.T,
-              "epochs": args.epochs, "n_test": args.n_test, "threads": args.threads,
+              "epochs": args.epochs, "n_test": args.n_test, "n_train": args.n_train,
+              "threads": args.threads,
               "model": args.model, "progress": False}
     print(f"settings: {vars(args)}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
