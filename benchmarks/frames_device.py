@@ -42,8 +42,7 @@ def main() -> None:
 
     params = {**frames_md17.RUN.profiles["book"], "molecule": args.molecule, "T": args.T,
               "epochs": args.epochs, "n_test": args.n_test, "n_train": args.n_train,
-              "threads": args.threads,
-              "model": args.model, "progress": False}
+              "threads": args.threads, "model": args.model, "progress": False}
     print(f"settings: {vars(args)}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f}, torch {torch.__version__}, "

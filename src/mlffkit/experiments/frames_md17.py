@@ -191,10 +191,8 @@ LAGS = (1, 4)
 def _lag_variants(lags, epochs: int, control: bool = True) -> list[dict]:
     """T = 1, 2 (and the equal-step control) at each lag, labelled ``"<Table 1 label>, lag k"``."""
     keep = {"T=1", "T=2"} | ({"T=1, 2x epochs"} if control else set())
-    return [ft.variant(f"{label}, lag {lag}", **run, lag=lag)
-            for lag in lags for label, run in
-            ((v["label"], {k: x for k, x in v.items() if k != "label"})
-             for v in ft.table1_variants(epochs)) if label in keep]
+    return [{**v, "label": f"{v['label']}, lag {lag}", "lag": lag}
+            for lag in lags for v in ft.table1_variants(epochs) if v["label"] in keep]
 
 
 LAG = _sweep(
