@@ -1,14 +1,36 @@
 """Atomic file creation, the one place for it: a temporary file beside the target, flushed
 and renamed into place only when complete; on any error it is removed and the target is
-untouched. Used by the results store, the data registry and writers, checkpoints and logs."""
+untouched. Used by the results store, the data registry and writers, checkpoints and logs.
+
+The temporary file is named ``.<target name>.<pid>.<random>.part``: a process killed with
+SIGKILL cannot remove it, so :func:`remove_stale_parts` (called by the results store and the
+download cache before they write) deletes the ``.part`` files whose writer is no longer
+running. Files are created with the mode a plain ``open`` would give them (``0666`` less the
+umask), not ``mkstemp``'s private ``0600``.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+PART_SUFFIX = ".part"
+#: A ``.part`` file without a readable writer pid is stale once it is this old (seconds).
+UNOWNED_PART_AGE_S = 24 * 3600
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _temporary_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{PART_SUFFIX}")
 
 
 @contextmanager
@@ -17,10 +39,11 @@ def atomic_target(target: str | os.PathLike) -> Iterator[Path]:
     ends normally, remove it when the block raises."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = _temporary_path(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     os.close(fd)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -40,3 +63,47 @@ def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(target, text.encode())
+
+
+def default_file_mode() -> int:
+    """The permission bits a new file gets here: ``0o666`` less the umask."""
+    return 0o666 & ~_umask()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _writer_pid(name: str) -> int | None:
+    parts = name[: -len(PART_SUFFIX)].split(".")
+    try:
+        return int(parts[-2])
+    except (IndexError, ValueError):
+        return None
+
+
+def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary ``.part`` files in ``folder`` left by writers that died (their
+    pid is no longer running; files without a pid once older than a day). Returns them."""
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for path in folder.glob(f".*{PART_SUFFIX}"):
+        pid = _writer_pid(path.name)
+        try:
+            stale = (not _pid_alive(pid)) if pid is not None else \
+                now - path.stat().st_mtime > UNOWNED_PART_AGE_S
+            if stale:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # its writer finished or another cleaner got there first
+            continue
+    return removed

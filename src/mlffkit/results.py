@@ -7,11 +7,27 @@ invalidate every record); it is stored as provenance, together with the wall tim
 and the command that recomputes the record. An experiment bumps its ``version`` when a change
 of code changes its numbers.
 
-Reading is defensive: a record that does not parse, whose key does not match its own
-contents, or whose arrays file has another checksum is reported, moved aside (nothing is
-deleted) and recomputed; it is never silently used. Writes are atomic (temporary file in the
-same folder, then ``os.replace``); the JSON is written last, so a killed run leaves no record
-that points to missing arrays.
+What the store promises under faults (``tests/test_results_faults.py`` holds it to them):
+
+- *Nothing untrusted is used.* A record must parse as a JSON object, its key must match its own
+  params/datasets/version, its ``record_sha256`` must match everything else in it (tables and
+  provenance included: a hand-edited number is caught) and its arrays file must match
+  ``arrays_sha256``. A record that fails is reported with a :class:`CorruptRecordWarning`,
+  moved aside under a name that never overwrites an earlier set-aside, and recomputed. Where
+  computing is off (CI, ``MLFFKIT_NO_COMPUTE``) nothing is moved: :class:`CorruptRecordError`
+  names the file.
+- *One computation per record.* ``load_or_run`` holds a per-record lock
+  (``<root>/.locks/``): a second process asking for the same record waits, then loads it.
+- *No lost compute.* Writes are atomic (temporary file beside the target, fsync,
+  ``os.replace``; the JSON last, so a killed run leaves no record pointing to missing arrays).
+  A folder that cannot be written (read-only, full disk) is reported before computing, and the
+  finished record then goes to ``~/.cache/mlffkit/unsaved-results/<experiment>/`` with a
+  warning naming the path and the ``mv`` that files it; only if that fails too does
+  :class:`ResultNotStoredError` (carrying the result) propagate.
+- *No empty record.* A result with no tables and arrays, an empty table, or nothing but NaN is
+  refused before anything is written.
+- Temporary ``.part`` files left by killed writers are removed before the next write; files get
+  the umask's mode.
 
 Environment:
 ``MLFFKIT_RESULTS_DIR``  another root for the store.
@@ -22,6 +38,7 @@ Environment:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -31,28 +48,48 @@ import platform
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 
 import mlffkit
-from mlffkit.atomic import atomic_write_bytes
-from mlffkit.data.registry import sha256_of
+from mlffkit.atomic import atomic_write_bytes, remove_stale_parts
+from mlffkit.data.registry import cache_dir, sha256_of
 from mlffkit.paths import git_state, project_dir
 
-SCHEMA = 1
+#: 2: every record carries ``record_sha256`` over all its other contents.
+SCHEMA = 2
+LOCK_DIR = ".locks"
 
 
 class ResultMissingError(RuntimeError):
     """A stored result is needed but computing it is not allowed here (CI)."""
 
 
+class CorruptRecordError(RuntimeError):
+    """A stored record cannot be trusted, and computing is off (nothing was moved)."""
+
+
+class ResultNotStoredError(OSError):
+    """Neither the store nor the fallback folder could be written; ``.result`` holds the
+    computed result."""
+
+    def __init__(self, message: str, result: "Result"):
+        super().__init__(message)
+        self.result = result
+
+
 class CorruptRecordWarning(UserWarning):
     """A stored record could not be trusted and was set aside."""
+
+
+class UnsavedResultWarning(UserWarning):
+    """The store could not be written: the record went to the fallback folder."""
 
 
 @dataclass
@@ -121,6 +158,47 @@ def record_key(experiment: str, code_version: str, params: Mapping, datasets: Ma
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
+def record_checksum(record: Mapping[str, Any]) -> str:
+    """sha256 of a record's JSON payload (tables included) without ``record_sha256``."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def unsaved_dir() -> Path:
+    """Where a record goes when its store cannot be written: the user cache."""
+    return cache_dir() / "unsaved-results"
+
+
+def check_not_empty(result: "Result", experiment: str) -> None:
+    """Refuse a degenerate result: nothing in it, an empty table, or only NaN numbers."""
+    if not result.tables and not result.arrays:
+        raise ValueError(f"{experiment}: the result has no tables and no arrays; nothing "
+                         "stored (check the parameters, e.g. seeds >= 1)")
+    for name, table in result.tables.items():
+        if len(table) == 0:
+            raise ValueError(f"{experiment}: table {name!r} has no rows; nothing stored "
+                             "(check the parameters)")
+    numbers = [t.select_dtypes("number").to_numpy(dtype=float).ravel()
+               for t in result.tables.values()]
+    numbers += [np.asarray(a, dtype=float).ravel() for a in result.arrays.values()
+                if np.issubdtype(np.asarray(a).dtype, np.number)]
+    values = np.concatenate(numbers) if numbers else np.empty(0)
+    if values.size and not np.isfinite(values).any():
+        raise ValueError(f"{experiment}: every number in the result is NaN or infinite; "
+                         "nothing stored (the computation diverged: check lr and inputs)")
+
+
+def amended(record: Mapping[str, Any], reason: str,
+            code_state: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``record`` with an ``amended`` note (reason, time, git state) in its provenance."""
+    note = {"reason": reason, "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **(code_state or git_state())}
+    provenance = record["provenance"]
+    return {**record, "provenance": {**provenance,
+                                     "amended": [*provenance.get("amended", []), note]}}
+
+
 def _machine() -> dict[str, Any]:
     info = {"platform": platform.platform(), "processor": platform.machine(),
             "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
@@ -158,13 +236,20 @@ class ResultsStore:
     # -- reading -------------------------------------------------------------------------
     def load(self, experiment: str, key: str) -> Result | None:
         """The record stored under ``key``, or None if there is none or it is not to be
-        trusted (then a :class:`CorruptRecordWarning` says why and the files are set aside)."""
+        trusted (then a :class:`CorruptRecordWarning` says why and the files are set aside;
+        where computing is off, :class:`CorruptRecordError` is raised and nothing moves)."""
         json_path, npz_path = self.paths(experiment, key)
         if not json_path.exists():
             return None
         try:
             return self._read(json_path, npz_path, experiment, key)
         except (ValueError, KeyError, TypeError, OSError) as err:
+            if not compute_allowed():
+                raise CorruptRecordError(
+                    f"results store: record {json_path} is not usable ({err}); nothing was "
+                    "moved (computing is off here: CI or MLFFKIT_NO_COMPUTE). Fix: restore it "
+                    f"(git checkout -- {json_path}) or recompute it where computing is "
+                    "allowed") from err
             moved = self._set_aside(json_path, npz_path)
             warnings.warn(f"results store: record {json_path} is not usable ({err}); "
                           f"moved aside to {moved} and recomputing", CorruptRecordWarning,
@@ -173,12 +258,19 @@ class ResultsStore:
 
     def _read(self, json_path: Path, npz_path: Path, experiment: str, key: str) -> Result:
         record = json.loads(json_path.read_text())
+        if not isinstance(record, dict):
+            raise ValueError(f"a record is a JSON object, this file holds a "
+                             f"{type(record).__name__}")
         if record.get("schema") != SCHEMA:
-            raise ValueError(f"schema {record.get('schema')!r}, expected {SCHEMA}")
+            raise ValueError(f"schema {record.get('schema')!r}, expected {SCHEMA} (records "
+                             "of schema 1 are upgraded by scripts/seal_records.py)")
         own_key = record_key(record["experiment"], record["code_version"], record["params"],
                              record["datasets"])
         if own_key != record["key"] or own_key != key or record["experiment"] != experiment:
             raise ValueError("key does not match the record's own params/datasets/version")
+        if record_checksum(record) != record.get("record_sha256"):
+            raise ValueError("record_sha256 does not match the record's contents (edited "
+                             "by hand or damaged)")
         arrays: dict[str, np.ndarray] = {}
         if record.get("arrays_sha256"):
             if not npz_path.exists():
@@ -188,33 +280,81 @@ class ResultsStore:
             with np.load(npz_path, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
         tables = _tables_from_json(record.pop("tables"))
+        record.pop("record_sha256")
         return Result(tables=tables, arrays=arrays, record=record)
 
-    def _set_aside(self, *paths: Path) -> Path | None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    @staticmethod
+    def _set_aside(*paths: Path) -> Path | None:
+        """Rename ``paths`` to ``<name>.corrupt-<UTC time>[-n]``, never over an earlier one."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
         first = None
         for path in paths:
-            if path.exists():
-                target = path.with_name(f"{path.name}.corrupt-{stamp}")
+            n, target = 0, path.with_name(f"{path.name}.corrupt-{stamp}")
+            while target.exists():
+                n += 1
+                target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+            try:
                 os.replace(path, target)
-                first = first or target
+            except FileNotFoundError:  # absent, or another process set it aside first
+                continue
+            first = first or target
         return first
 
+    # -- locking -------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, experiment: str, key: str) -> Iterator[None]:
+        """Hold the record's lock (one process computes or writes a record at a time).
+
+        The lock file lives in ``<root>/.locks/``, or, where the store cannot be written,
+        in the user cache (keyed by the store's absolute path)."""
+        name = f"{experiment}.{key}.lock"
+        try:
+            (self.root / LOCK_DIR).mkdir(parents=True, exist_ok=True)
+            handle = open(self.root / LOCK_DIR / name, "a")
+        except OSError:
+            folder = cache_dir() / "locks"
+            folder.mkdir(parents=True, exist_ok=True)
+            tag = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:12]
+            handle = open(folder / f"{tag}.{name}", "a")
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"results store: waiting for another process computing {experiment} "
+                      f"(key {key})", file=sys.stderr, flush=True)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # -- writing -------------------------------------------------------------------------
+    def writable(self, experiment: str) -> bool:
+        """Whether a record of ``experiment`` can be written here (its folder, or the
+        nearest existing parent, is writable)."""
+        folder = self.root / experiment
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return os.access(folder, os.W_OK)
+
     def save(self, experiment: str, code_version: str, params: Mapping, datasets: Mapping,
              result: Result, *, wall_time_s: float, command: str,
              code_state: Mapping[str, Any] | None = None) -> Result:
-        """Store ``result``; ``code_state`` is the git state when the computation *started*
-        (default: now)."""
+        """Store ``result`` (under the record's lock); ``code_state`` is the git state when
+        the computation *started* (default: now)."""
         key = record_key(experiment, code_version, params, datasets)
-        json_path, npz_path = self.paths(experiment, key)
-        arrays_sha = None
+        with self.lock(experiment, key):
+            return self._save(experiment, key, code_version, params, datasets, result,
+                              wall_time_s=wall_time_s, command=command, code_state=code_state)
+
+    def _save(self, experiment, key, code_version, params, datasets, result, *, wall_time_s,
+              command, code_state) -> Result:
+        check_not_empty(result, experiment)
+        arrays_data = None
         if result.arrays:
             buffer = io.BytesIO()
             np.savez_compressed(buffer, **result.arrays)
-            data = buffer.getvalue()
-            atomic_write_bytes(npz_path, data)
-            arrays_sha = hashlib.sha256(data).hexdigest()
+            arrays_data = buffer.getvalue()
         record = {
             "schema": SCHEMA, "experiment": experiment, "key": key,
             "code_version": code_version, "params": _plain(params),
@@ -225,16 +365,43 @@ class ResultsStore:
                 "wall_time_s": round(wall_time_s, 3), "machine": _machine(),
                 "command": command,
             },
-            "arrays_sha256": arrays_sha,
+            "arrays_sha256": hashlib.sha256(arrays_data).hexdigest() if arrays_data else None,
         }
-        self._write(json_path, record, result.tables)
-        return Result(tables=result.tables, arrays=result.arrays, record=record)
+        # the tables as a later load returns them (15 significant digits), so that the run
+        # that computes a record and every run that loads it show the same numbers
+        tables = _tables_from_json(_tables_to_json(result.tables))
+        stored = Result(tables=tables, arrays=result.arrays, record=record)
+        try:
+            self._write_files(self.root / experiment, key, record, result.tables, arrays_data)
+        except OSError as err:
+            fallback = unsaved_dir() / experiment
+            try:
+                self._write_files(fallback, key, record, result.tables, arrays_data)
+            except OSError as second:
+                raise ResultNotStoredError(
+                    f"results store: could not write {experiment}/{key} to {self.root} "
+                    f"({err}) nor to {fallback} ({second}); the result is only in memory "
+                    "(this error's .result)", stored) from err
+            warnings.warn(
+                f"results store: could not write {self.root / experiment} ({err}); the "
+                f"result is kept at {fallback}/{key}.json. File it into the store with: "
+                f"mv {fallback}/{key}.* {self.root / experiment}/", UnsavedResultWarning,
+                stacklevel=3)
+            record["unsaved_path"] = str(fallback / f"{key}.json")
+        return stored
+
+    @staticmethod
+    def _write_files(folder: Path, key: str, record: Mapping, tables, arrays_data) -> None:
+        remove_stale_parts(folder)
+        if arrays_data is not None:
+            atomic_write_bytes(folder / f"{key}.npz", arrays_data)
+        ResultsStore._write(folder / f"{key}.json", record, tables)
 
     @staticmethod
     def _write(json_path: Path, record: Mapping, tables: Mapping[str, pd.DataFrame]) -> None:
-        text = json.dumps({**record, "tables": _tables_to_json(tables)}, indent=1,
-                          allow_nan=True)
-        atomic_write_bytes(json_path, text.encode())
+        payload = {**record, "tables": _tables_to_json(tables)}
+        payload["record_sha256"] = record_checksum(payload)
+        atomic_write_bytes(json_path, json.dumps(payload, indent=1, allow_nan=True).encode())
 
     def amend(self, experiment: str, key: str, tables: Mapping[str, pd.DataFrame],
               reason: str, code_state: Mapping[str, Any] | None = None) -> Result:
@@ -242,26 +409,26 @@ class ResultsStore:
         keeping its key, params, datasets and arrays; the record's provenance gains an
         ``amended`` entry (reason, time, git state) so that the change is never silent.
         ``code_state``: the git state when a batch of amendments *started* (default: now)."""
-        stored = self.load(experiment, key)
-        if stored is None:
-            raise KeyError(f"no usable record {experiment}/{key} to amend")
-        record = dict(stored.record)
-        note = {"reason": reason, "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                **(code_state or git_state())}
-        record["provenance"] = {**record["provenance"],
-                                "amended": [*record["provenance"].get("amended", []), note]}
-        merged = {**stored.tables, **tables}
-        self._write(self.paths(experiment, key)[0], record, merged)
+        with self.lock(experiment, key):
+            stored = self.load(experiment, key)
+            if stored is None:
+                raise KeyError(f"no usable record {experiment}/{key} to amend")
+            record = amended(stored.record, reason, code_state)
+            merged = {**stored.tables, **tables}
+            check_not_empty(Result(tables=merged, arrays=stored.arrays), experiment)
+            self._write(self.paths(experiment, key)[0], record, merged)
         return Result(tables=merged, arrays=stored.arrays, record=record)
 
     # -- the one entry point -------------------------------------------------------------
     def load_or_run(self, experiment: str, params: Mapping, compute: Callable[[dict], Result],
                     *, code_version: str, datasets: Mapping[str, str] | None = None,
                     command: str = "") -> Result:
-        """Load the record for these inputs, or compute, store and return it."""
+        """Load the record for these inputs, or compute, store and return it. Two processes
+        asking for the same missing record: one computes, the other waits and loads."""
         datasets = dict(datasets or {})
         key = record_key(experiment, code_version, params, datasets)
-        if not _truthy("MLFFKIT_RECOMPUTE"):
+        recompute = _truthy("MLFFKIT_RECOMPUTE")
+        if not recompute:
             stored = self.load(experiment, key)
             if stored is not None:
                 return stored
@@ -269,11 +436,20 @@ class ResultsStore:
             raise ResultMissingError(
                 f"no stored result for {experiment} (key {key}) and computing is off here "
                 f"(CI or MLFFKIT_NO_COMPUTE); compute and commit it with: {command}")
-        code_state, start = git_state(), time.perf_counter()
-        result = compute(dict(params))
-        return self.save(experiment, code_version, params, datasets, result,
-                         wall_time_s=time.perf_counter() - start, command=command,
-                         code_state=code_state)
+        with self.lock(experiment, key):
+            if not recompute:  # another process may have stored it while we waited
+                stored = self.load(experiment, key)
+                if stored is not None:
+                    return stored
+            if not self.writable(experiment):
+                warnings.warn(f"results store: {self.root / experiment} is not writable; the "
+                              f"result will be kept in {unsaved_dir() / experiment}",
+                              UnsavedResultWarning, stacklevel=2)
+            code_state, start = git_state(), time.perf_counter()
+            result = compute(dict(params))
+            return self._save(experiment, key, code_version, params, datasets, result,
+                              wall_time_s=time.perf_counter() - start, command=command,
+                              code_state=code_state)
 
 
 def load_or_run(experiment: str, params: Mapping, compute: Callable[[dict], Result], *,

@@ -1,4 +1,7 @@
-"""Atomic checkpoint files and the random-number state that makes a resume exact."""
+"""Atomic checkpoint files and the random-number state that makes a resume exact.
+
+A training checkpoint holds only tensors and plain Python types (the RNG states included), so
+it is read with ``torch.load(weights_only=True)``: a planted file cannot run code."""
 
 from __future__ import annotations
 
@@ -27,10 +30,22 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     return path
 
 
+class UnreadableCheckpointError(RuntimeError):
+    """A checkpoint file that is corrupt, truncated, or holds more than tensors and plain
+    types (which could run code when unpickled)."""
+
+
 def load_file(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
-    """Load a checkpoint written by :func:`atomic_save`. It holds numpy and Python RNG
-    states, so it is unpickled in full (``weights_only=False``): load only your own files."""
-    return torch.load(path, map_location=map_location, weights_only=False)
+    """Load a checkpoint written by :func:`atomic_save`, with ``weights_only=True``."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # corrupt, truncated, or unsafe content refused by torch
+        raise UnreadableCheckpointError(
+            f"{path} is not a readable training checkpoint (tensors and plain types only): "
+            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}. Fix: "
+            "delete it to start afresh, or resume from a checkpoint this code wrote") from err
 
 
 def seed_everything(seed: int) -> None:
@@ -41,8 +56,11 @@ def seed_everything(seed: int) -> None:
 
 
 def capture_rng_state() -> dict:
-    """Every global random state a training step may draw from."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(),
+    """Every global random state a training step may draw from, as tensors and plain types
+    (numpy's Mersenne Twister key as an int64 tensor)."""
+    numpy_state = np.random.get_state(legacy=False)
+    numpy_state["state"]["key"] = torch.from_numpy(numpy_state["state"]["key"].astype(np.int64))
+    state = {"python": random.getstate(), "numpy": numpy_state,
              "torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -50,8 +68,11 @@ def capture_rng_state() -> dict:
 
 
 def restore_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    numpy_state = {**state["numpy"], "state": dict(state["numpy"]["state"])}
+    numpy_state["state"]["key"] = np.asarray(numpy_state["state"]["key"], dtype=np.uint32)
+    np.random.set_state(numpy_state)
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
