@@ -30,7 +30,7 @@ def toy(tmp_path):
         "urls": {"x.txt": (tmp_path / "up" / "x.txt").as_uri()}}},
         "datasets": {"toy/x": {"format": "ase", "path": "r/x.txt", "description": "toy"}}}
     return Registry(table, dirs=[("cache", tmp_path / "cache")], download_to=tmp_path / "cache",
-                    checksum_cache=ChecksumCache(None))
+                    checksum_cache=ChecksumCache())
 
 
 def test_list_fetch_verify(toy, capsys, tmp_path):

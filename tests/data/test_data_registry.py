@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import urllib.request
 
 import numpy as np
 import pytest
 
 from mlffkit import data
-from mlffkit.data import (ChecksumMismatchError, DataNotFoundError, build_registry, registry)
+from mlffkit.data import (ChecksumMismatchError, DataNotFoundError, build_registry, cli,
+                          registry)
 from mlffkit.data.registry import ChecksumCache, Registry
 
 
@@ -110,7 +112,7 @@ def toy(tmp_path):
     reg = Registry(table, dirs=[("MLFFKIT_DATA", dirs["env"]), ("mirror", dirs["mirror"]),
                                 ("cache", dirs["cache"])],
                    download_to=dirs["cache"],
-                   checksum_cache=ChecksumCache(tmp_path / "sums.json"))
+                   checksum_cache=ChecksumCache())
     reg.blobs, reg.upstream, reg.paths = files, upstream, dirs
     return reg
 
@@ -201,7 +203,7 @@ def test_tampered_local_file_names_file_hashes_and_fix(toy):
     assert "mlffkit data fetch repo/a.npz" in message
 
 
-def test_checksums_are_cached_by_path_size_and_mtime(toy, monkeypatch):
+def test_each_process_hashes_a_file_in_full_once_until_it_changes(toy, monkeypatch):
     _place(toy, "env", "repo/a.npz")
     calls = []
     real = registry.sha256_of
@@ -209,14 +211,87 @@ def test_checksums_are_cached_by_path_size_and_mtime(toy, monkeypatch):
     toy.resolve("toy/a")
     toy.resolve("toy/a")
     assert len(calls) == 1
-    again = Registry.__new__(Registry)  # a new process: the cache file is reused
+    again = Registry.__new__(Registry)  # a new process: nothing is remembered on disk
     again.__dict__.update(toy.__dict__)
-    again._cache = ChecksumCache(toy.checksums.path)
+    again.checksums = ChecksumCache()
     again.resolve("toy/a")
-    assert len(calls) == 1
+    assert len(calls) == 2
     os.utime(toy.paths["env"] / "repo/a.npz", ns=(5, 5))
     toy.resolve("toy/a")
-    assert len(calls) == 2
+    assert len(calls) == 3
+
+
+def _flip_a_digit_keeping_size_and_mtime(path):
+    """Edit ``path`` in place as a hostile user would: one digit changed, same size, the
+    old mtime put back."""
+    stat = path.stat()
+    blob = bytearray(path.read_bytes())
+    at = next(i for i in range(len(blob) // 2, len(blob)) if chr(blob[i]).isdigit())
+    blob[at] = ord("1") if blob[at] != ord("1") else ord("2")
+    path.write_bytes(bytes(blob))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+
+def test_edit_with_size_and_mtime_restored_is_caught_in_the_same_process(toy):
+    path = _place(toy, "env", "repo/a.npz")
+    toy.resolve("toy/a")
+    time.sleep(0.05)  # past the kernel clock's granularity, so that the ctime moves
+    _flip_a_digit_keeping_size_and_mtime(path)
+    with pytest.raises(ChecksumMismatchError, match="a.npz"):
+        toy.resolve("toy/a")
+
+
+def test_edit_with_size_and_mtime_restored_is_caught_by_the_next_run(mirror, monkeypatch,
+                                                                      tmp_path):
+    name = "schnetpack/tests/data/ethanol_snip.xyz"
+    copy = tmp_path / name
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((mirror / name).read_bytes())
+    monkeypatch.setenv("MLFFKIT_DATA", str(tmp_path))
+    assert data.resolve("schnetpack/ethanol_snip") == copy
+    _flip_a_digit_keeping_size_and_mtime(copy)
+    registry.default_registry.cache_clear()  # a new process
+    try:
+        with pytest.raises(ChecksumMismatchError, match="ethanol_snip.xyz"):
+            data.fetch(["schnetpack/ethanol_snip"])
+    finally:
+        registry.default_registry.cache_clear()
+
+
+def test_stale_parts_of_killed_downloads_are_removed_before_the_next(toy):
+    folder = toy.paths["cache"] / "repo"
+    folder.mkdir(parents=True)
+    dead = folder / ".x.npz.999999999.abcd.part"  # beyond pid_max: its writer is gone
+    live = folder / f".x.npz.{os.getpid()}.abcd.part"  # a download still running
+    dead.write_bytes(b"half")
+    live.write_bytes(b"half")
+    assert toy.resolve("toy/a") == folder / "a.npz"
+    assert not dead.exists() and live.exists()
+
+
+def test_downloads_and_copies_get_the_umask_mode(toy):
+    _place(toy, "mirror", "repo/sys/type.raw")  # copied; type_map.raw downloaded
+    old = os.umask(0o027)
+    try:
+        paths = [toy.resolve("toy/a"), *toy.resolve("toy/sys").iterdir()]
+    finally:
+        os.umask(old)
+    assert {p.stat().st_mode & 0o777 for p in paths} == {0o666 & ~0o027}
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_mlffkit_data_must_be_a_directory(kind, monkeypatch, tmp_path, capsys):
+    value = tmp_path / "data"
+    if kind == "file":
+        value.write_text("")
+    monkeypatch.setenv("MLFFKIT_DATA", str(value))
+    why = "does not exist; fix: create it" if kind == "missing" else "is a file, not a dir"
+    with pytest.raises(DataNotFoundError, match=f"MLFFKIT_DATA={value} {why}.*unset"):
+        data.resolve("schnetpack/ethanol_snip")
+    assert cli.main(["fetch", "schnetpack/ethanol_snip"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"MLFFKIT_DATA={value}" in err
 
 
 def test_directory_dataset_comes_from_one_directory(toy):
@@ -255,6 +330,7 @@ def test_checksums_of_a_dataset(toy):
 
 # -- the environment decides the default directories ----------------------------------------
 def test_default_dirs_follow_the_environment(monkeypatch, tmp_path):
+    (tmp_path / "mine").mkdir()
     monkeypatch.setenv("MLFFKIT_DATA", str(tmp_path / "mine"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert registry.search_dirs()[0] == ("MLFFKIT_DATA", tmp_path / "mine")

@@ -3,6 +3,7 @@ registered real file (skipped without the mirror)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import h5py
@@ -14,7 +15,7 @@ import ase.db
 
 from mlffkit import data
 from mlffkit.data import (BOHR_TO_ANGSTROM, HARTREE_TO_EV, KCAL_MOL_TO_EV, KJ_MOL_TO_EV,
-                          DataFormatError, DataNotFoundError, Frames, FreeEnergySurface,
+                          DataError, DataFormatError, DataNotFoundError, Frames, FreeEnergySurface,
                           read, read_ase_db, read_deepmd, read_extxyz, read_hdf5,
                           read_isolated_atoms, read_nequip_npz, read_npz, read_pdb,
                           read_plumed_fes, read_rmd17, read_sgdml, read_sgdml_xyz,
@@ -344,8 +345,108 @@ def test_read_hdf5_corrupt_and_unknown(tmp_path):
 
 
 def test_unknown_format_is_a_value_error(tmp_path):
-    with pytest.raises(ValueError, match="unknown format 'cif2'"):
+    with pytest.raises(ValueError, match="format='cif2' is unknown; fix: pass one of"):
         read(tmp_path / "x", format="cif2")
+
+
+# -- no frames, and what every error message says --------------------------------------------
+def _zero_frame_inputs(tmp_path):
+    """(file, read it) pairs of inputs that hold no frames at all."""
+    np.savez(tmp_path / "nequip.npz", pos=np.zeros((0, 3, 3)), atomic_numbers=[8, 1, 1],
+             energy=np.zeros(0), forces=np.zeros((0, 3, 3)))
+    np.savez(tmp_path / "rmd17.npz", nuclear_charges=[8, 1, 1], coords=np.zeros((0, 3, 3)),
+             energies=np.zeros(0), forces=np.zeros((0, 3, 3)))
+    np.savez(tmp_path / "sgdml.npz", R=np.zeros((0, 3, 3)), z=[8, 1, 1])
+    (tmp_path / "empty.xyz").write_text("")
+    _deepmd_system(tmp_path / "deepmd", sets=(0,))
+    with h5py.File(tmp_path / "spice.h5", "w") as h:
+        g = h.create_group("water")
+        g["atomic_numbers"], g["conformations"] = [8, 1, 1], np.zeros((0, 3, 3))
+    one = Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.7]])
+    import ase.io
+    ase.io.write(tmp_path / "one.xyz", [one], format="extxyz")
+    return [("nequip.npz", read_nequip_npz), ("rmd17.npz", read_rmd17),
+            ("sgdml.npz", read_sgdml), ("nequip.npz", read),
+            ("empty.xyz", read_extxyz), ("empty.xyz", lambda p: read_extxyz(p, group=True)),
+            ("empty.xyz", read_isolated_atoms), ("empty.xyz", read_sgdml_xyz),
+            ("one.xyz", lambda p: read_extxyz(p, index="5:")),
+            ("deepmd", read_deepmd), ("spice.h5", read_hdf5)]
+
+
+def test_zero_frames_are_an_error_naming_the_file(tmp_path):
+    for name, reader in _zero_frame_inputs(tmp_path):
+        with pytest.raises(DataFormatError, match=rf"{name}.*: holds no frames; fix: "):
+            reader(tmp_path / name)
+
+
+def test_deepmd_type_raw_errors_name_type_raw_and_the_fix(tmp_path):
+    for text, says in (("O\nH\nH\n", "not integer type indices"), ("", "is empty"),
+                       ("0\n-1\n1\n", r"type indices \[-1\] name no element"),
+                       ("0\n2\n1\n", r"type indices \[2\] name no element")):
+        root = tmp_path / f"sys{len(list(tmp_path.iterdir()))}"
+        _deepmd_system(root)
+        (root / "type.raw").write_text(text)
+        with pytest.raises(DataFormatError) as err:
+            read_deepmd(root)
+        message = str(err.value)
+        assert message.startswith(f"{root / 'type.raw'}: ") and "coord.npy" not in message
+        assert re.search(f"{says}.*; fix: ", message), message
+
+
+def _bad_inputs(tmp_path):
+    """(what the message must name, a call that must fail) for a sample of bad inputs."""
+    np.savez(tmp_path / "keys.npz", coords=np.zeros((1, 1, 3)))
+    raw = _rmd17_file(tmp_path / "nan.npz")
+    raw["forces"][0, 0, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", **raw)
+    _rmd17_file(tmp_path / "good.npz")
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "good.npz").read_bytes()[:300])
+    (tmp_path / "fes.dat").write_text("1 2 3\n")
+    (tmp_path / "text.db").write_text("hello")
+    (tmp_path / "junk.h5").write_bytes(b"\x00" * 100)
+    _deepmd_system(tmp_path / "nomap")
+    (tmp_path / "nomap" / "type_map.raw").unlink()
+    _deepmd_system(tmp_path / "short")
+    np.save(tmp_path / "short" / "set.000" / "force.npy", np.zeros((3, 8)))
+    _deepmd_system(tmp_path / "mixed")
+    (tmp_path / "mixed" / "set.001" / "virial.npy").unlink()
+    import ase.io
+    ase.io.write(tmp_path / "mixed.xyz", [Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.7]]),
+                                         Atoms("O", positions=[[0, 0, 0]])], format="extxyz")
+    good = read_rmd17(tmp_path / "good.npz")
+    np.savez(tmp_path / "other.npz", R=np.zeros((1, 2, 3)), z=[1, 1])
+    other = read_sgdml(tmp_path / "other.npz")
+    return [
+        ("nowhere.npz", lambda: read_npz(tmp_path / "nowhere.npz")),
+        (tmp_path.name, lambda: read_npz(tmp_path)),
+        ("keys.npz", lambda: read_npz(tmp_path / "keys.npz")),
+        ("keys.npz", lambda: read_rmd17(tmp_path / "keys.npz")),
+        ("nan.npz", lambda: read_rmd17(tmp_path / "nan.npz")),
+        ("cut.npz", lambda: read_npz(tmp_path / "cut.npz")),
+        ("labels='x'", lambda: read_rmd17(tmp_path / "good.npz", labels="x")),
+        ("format='cif2'", lambda: read(tmp_path / "good.npz", format="cif2")),
+        ("'erg'", lambda: read_extxyz(tmp_path / "mixed.xyz", energy_unit="erg", group=True)),
+        ("mixed.xyz", lambda: read_extxyz(tmp_path / "mixed.xyz")),
+        ("fes.dat", lambda: read_plumed_fes(tmp_path / "fes.dat")),
+        ("text.db", lambda: read_ase_db(tmp_path / "text.db")),
+        ("junk.h5", lambda: read_hdf5(tmp_path / "junk.h5")),
+        ("good.npz", lambda: read_deepmd(tmp_path / "good.npz")),
+        ("nomap", lambda: read_deepmd(tmp_path / "nomap")),
+        ("short/set.000/force.npy", lambda: read_deepmd(tmp_path / "short")),
+        ("mixed: virial.npy", lambda: read_deepmd(tmp_path / "mixed")),
+        ("mine", lambda: Frames(positions=np.zeros((1, 2, 3)), numbers=[1], source="mine")),
+        ("mine", lambda: Frames(positions=np.ones((1, 2, 3)), numbers=[1, 1], pbc=True,
+                                source="mine")),
+        ("good.npz", lambda: data.concat([good, other])),
+    ]
+
+
+def test_bad_input_errors_are_one_line_naming_the_file_and_the_fix(tmp_path):
+    for named, call in _bad_inputs(tmp_path):
+        with pytest.raises((DataError, ValueError)) as err:
+            call()
+        message = str(err.value)
+        assert "\n" not in message and named in message and "; fix: " in message, message
 
 
 # -- the real mirrored files -----------------------------------------------------------------

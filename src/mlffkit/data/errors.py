@@ -1,10 +1,15 @@
-"""The data layer's errors. Each message names the file and says how to fix the problem."""
+"""The data layer's errors. Each message is one line: the file or parameter, what is wrong
+with it, and ``fix: ...`` (what to do)."""
 
 from __future__ import annotations
 
 
 class DataError(Exception):
-    """Base class of every error raised by :mod:`mlffkit.data`."""
+    """Base class of every error raised by :mod:`mlffkit.data`. The message is made one line
+    (line breaks, e.g. from a wrapped library error, become spaces)."""
+
+    def __init__(self, message, *args):
+        super().__init__(" ".join(str(message).split()), *args)
 
 
 class DataFormatError(DataError, ValueError):

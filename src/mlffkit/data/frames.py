@@ -30,6 +30,9 @@ TRAJECTORY_KEY = "trajectory"
 TIME_KEY = "time"
 _RESERVED_INFO = {TRAJECTORY_KEY, TIME_KEY, "energy", "free_energy", "stress", "source"}
 _RESERVED_ARRAYS = {"numbers", "positions", "forces"}
+#: The fix named by a shape or value error (the arrays came from the caller or a file).
+_FIX = ("fix: pass consistent arrays; if they come from a file, re-create it or re-fetch it "
+        "with `mlffkit data fetch NAME`")
 
 
 @dataclass(eq=False)
@@ -91,8 +94,8 @@ class Frames:
         self.validate()
 
     # -- checks ----------------------------------------------------------------------------
-    def _fail(self, message: str):
-        raise DataFormatError(f"{self.source or 'frames'}: {message}")
+    def _fail(self, message: str, fix: str = _FIX):
+        raise DataFormatError(f"{self.source or 'frames'}: {message}; {fix}")
 
     def validate(self) -> None:
         """Raise :class:`DataFormatError` (naming ``source``) on inconsistent shapes, unknown
@@ -124,7 +127,8 @@ class Frames:
                 _check_finite(self, name, value)
         if self.pbc.any():
             if self.cell is None:
-                self._fail(f"pbc={self.pbc.tolist()} but no cell")
+                self._fail(f"pbc={self.pbc.tolist()} but no cell", "fix: pass a cell, or "
+                           "pbc=False")
             lengths = np.linalg.norm(self.cell, axis=2)[:, self.pbc]
             if (lengths <= 0).any():
                 self._fail("a periodic direction has a zero-length cell vector")
@@ -206,17 +210,18 @@ class Frames:
         atoms = list(atoms)
         where = source or "atoms"
         if not atoms:
-            raise DataFormatError(f"{where}: no frames")
+            raise DataFormatError(f"{where}: no frames; fix: pass at least one frame")
         numbers = atoms[0].numbers
         for i, a in enumerate(atoms):
             if not np.array_equal(a.numbers, numbers):
                 raise DataFormatError(
                     f"{where}: frame {i} ({a.get_chemical_formula()}) has other atoms than "
-                    f"frame 0 ({atoms[0].get_chemical_formula()}); use "
-                    "mlffkit.data.group_by_composition for mixed data")
+                    f"frame 0 ({atoms[0].get_chemical_formula()}); fix: use "
+                    "mlffkit.data.group_by_composition (or group=True) for mixed data")
         pbc = atoms[0].pbc
         if any(not np.array_equal(a.pbc, pbc) for a in atoms):
-            raise DataFormatError(f"{where}: frames differ in pbc")
+            raise DataFormatError(f"{where}: frames differ in pbc; fix: read the periodic and "
+                                  "the non-periodic frames separately")
         cells = np.array([a.cell.array for a in atoms])
         cell = None if (not pbc.any() and not cells.any()) else cells
         energy = _collect(atoms, where, "energy", lambda a: _label(a, energy_key, "energy"))
@@ -265,7 +270,8 @@ def _collect(atoms, where, name, get):
     if have == 0:
         return None
     if have < len(values):
-        raise DataFormatError(f"{where}: {name} is given for {have} of {len(values)} frames")
+        raise DataFormatError(f"{where}: {name} is given for {have} of {len(values)} frames; "
+                              f"fix: give {name} for every frame or for none")
     return np.array(values, dtype=np.float64)
 
 
@@ -294,16 +300,18 @@ def concat(parts: Iterable[Frames], source: str | None = None,
     """
     parts = list(parts)
     if not parts:
-        raise DataFormatError("concat: no frames given")
+        raise DataFormatError("concat: no frames given; fix: pass at least one Frames")
     first = parts[0]
     where = source or " + ".join(p.source or "frames" for p in parts)
     for p in parts[1:]:
         if not np.array_equal(p.numbers, first.numbers):
             raise DataFormatError(f"concat: {p.source or 'a part'} ({p.formula}) has other atoms "
-                                  f"than {first.source or 'the first part'} ({first.formula})")
+                                  f"than {first.source or 'the first part'} ({first.formula}); "
+                                  "fix: concatenate parts of one system only")
         if not np.array_equal(p.pbc, first.pbc):
             raise DataFormatError(f"concat: {p.source or 'a part'} has other pbc than "
-                                  f"{first.source or 'the first part'}")
+                                  f"{first.source or 'the first part'}; fix: concatenate "
+                                  "parts of one system only")
 
     def join(name):
         values = [getattr(p, name) for p in parts]
@@ -312,7 +320,8 @@ def concat(parts: Iterable[Frames], source: str | None = None,
             return None
         if have < len(values):
             raise DataFormatError(f"concat {where}: {name} is present in {have} of "
-                                  f"{len(values)} parts")
+                                  f"{len(values)} parts; fix: give {name} in every part or "
+                                  "in none")
         return np.concatenate(values)
 
     trajectories, offset = [], 0

@@ -20,13 +20,14 @@ reader                   files                                        conversion
 =======================  ===========================================  ========================
 
 Every reader checks what it reads and raises :class:`~mlffkit.data.errors.DataFormatError`
-naming the file (missing keys, inconsistent shapes, NaN/inf, truncated or corrupt files) or
-:class:`~mlffkit.data.errors.DataNotFoundError`. Readers only read: nothing is written, not even
-an empty database.
+(missing keys, inconsistent shapes, NaN/inf, truncated or corrupt files, no frames at all) or
+:class:`~mlffkit.data.errors.DataNotFoundError`, in one line that names the file and says
+``fix: ...``. Readers only read: nothing is written, not even an empty database.
 """
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,20 +39,42 @@ from .errors import DataError, DataFormatError, DataNotFoundError
 from .frames import Frames, group_by_composition
 from .units import KCAL_MOL_TO_EV, energy_factor, force_factor, length_factor
 
-_REFETCH = ("if it is a registered file, re-fetch it with `mlffkit data fetch NAME` "
-            "(or delete it so that it is fetched again)")
+_REFETCH = ("fix: if it is a registered file, delete it and run `mlffkit data fetch NAME`; "
+            "else re-create it")
 
 
 # -- helpers -------------------------------------------------------------------------------
 def _existing(path, directory: bool = False) -> Path:
     path = Path(path)
     if not path.exists():
-        raise DataNotFoundError(f"{path}: no such {'directory' if directory else 'file'}")
+        raise DataNotFoundError(f"{path}: no such {'directory' if directory else 'file'}; fix: "
+                                "check the path (registered data: `mlffkit data fetch NAME`)")
     if directory and not path.is_dir():
-        raise DataFormatError(f"{path}: expected a directory")
+        raise DataFormatError(f"{path}: is a file, expected a deepmd system directory; fix: "
+                              "pass the directory that holds type.raw")
     if not directory and path.is_dir():
-        raise DataFormatError(f"{path}: is a directory, expected a file")
+        raise DataFormatError(f"{path}: is a directory, expected a file; fix: pass a file "
+                              "(read() reads a directory as a deepmd system)")
     return path
+
+
+def _nonempty(reader):
+    """``reader``, made to raise :class:`DataFormatError` naming the file (or hdf5 group)
+    when it returns a ``Frames`` with no frames (empty arrays). Readers through ASE check
+    earlier, in ``_ase_read``: an empty file or an index that picks nothing."""
+    @functools.wraps(reader)
+    def read_nonempty(path, *args, **kwargs):
+        result = reader(path, *args, **kwargs)
+        for frames in result if isinstance(result, list) else [result]:
+            if isinstance(frames, Frames) and not len(frames):
+                raise _no_frames(frames.source or path)
+        return result
+    return read_nonempty
+
+
+def _no_frames(path) -> DataFormatError:
+    return DataFormatError(f"{path}: holds no frames; {_REFETCH}, or pass a file (and index) "
+                           "with at least one frame")
 
 
 def _corrupt(path, err: BaseException) -> DataFormatError:
@@ -67,7 +90,8 @@ def _npz(path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dic
             keys = set(data.files)
             missing = [k for k in required if k not in keys]
             if missing:
-                raise DataFormatError(f"{path}: missing keys {missing} (has {sorted(keys)})")
+                raise DataFormatError(f"{path}: missing keys {missing} (has {sorted(keys)}); "
+                                      "fix: use read_npz, which picks the reader from the keys")
             return {k: data[k] for k in (*required, *optional) if k in keys}
     except DataError:
         raise
@@ -91,6 +115,7 @@ def _text(value) -> str:
 
 
 # -- npz -----------------------------------------------------------------------------------
+@_nonempty
 def read_rmd17(path, labels: str = "rmd17") -> Frames:
     """An rMD17 npz file (Christensen & von Lilienfeld 2020).
 
@@ -103,7 +128,8 @@ def read_rmd17(path, labels: str = "rmd17") -> Frames:
     ``["rmd17_forces"]``).
     """
     if labels not in ("rmd17", "md17"):
-        raise ValueError(f"labels must be 'rmd17' or 'md17', got {labels!r}")
+        raise ValueError(f"labels={labels!r} is unknown; fix: pass labels='rmd17' (recomputed "
+                         "labels) or labels='md17' (the original MD17 ones)")
     data = _npz(path, ("nuclear_charges", "coords", "energies", "forces"),
                 ("old_indices", "old_energies", "old_forces"))
     own = (data["energies"] * KCAL_MOL_TO_EV, data["forces"] * KCAL_MOL_TO_EV)
@@ -112,7 +138,8 @@ def read_rmd17(path, labels: str = "rmd17") -> Frames:
         old = (data["old_energies"] * KCAL_MOL_TO_EV, data["old_forces"] * KCAL_MOL_TO_EV)
     if labels == "md17":
         if old is None:
-            raise DataFormatError(f"{path}: labels='md17' needs old_energies and old_forces")
+            raise DataFormatError(f"{path}: labels='md17' needs old_energies and old_forces, "
+                                  "which this file lacks; fix: use labels='rmd17'")
         own, old = old, own
     prefix = "old" if labels == "rmd17" else "rmd17"
     extras = {} if old is None else {f"{prefix}_energies": old[0], f"{prefix}_forces": old[1]}
@@ -127,6 +154,7 @@ def read_rmd17(path, labels: str = "rmd17") -> Frames:
                                              "KCAL_MOL_TO_EV)"})
 
 
+@_nonempty
 def read_sgdml(path, time_ordered: bool = False) -> Frames:
     """An sGDML-style npz (``R``, ``z``, ``E``, ``F``; the original MD17 files).
 
@@ -140,7 +168,8 @@ def read_sgdml(path, time_ordered: bool = False) -> Frames:
     try:
         to_ev, to_ang = energy_factor(e_unit), length_factor(r_unit)
     except ValueError as err:
-        raise DataFormatError(f"{path}: {err}") from None
+        raise DataFormatError(f"{path}: {err}; fix: store e_unit/r_unit as one of these in "
+                              "the file") from None
     n = len(data["R"])
     lattice = data.get("lattice")
     return Frames(positions=data["R"] * to_ang, numbers=data["z"],
@@ -154,6 +183,7 @@ def read_sgdml(path, time_ordered: bool = False) -> Frames:
                   metadata={"format": "sgdml", "units_in_file": f"{e_unit}, {r_unit}"})
 
 
+@_nonempty
 def read_nequip_npz(path) -> Frames:
     """A NequIP-style npz as EGraFFBench ships it (``pos``, ``atomic_numbers``, ``energy``,
     ``forces``, ``cell``, ``pbc``), in eV, Å, eV/Å.
@@ -171,6 +201,7 @@ def read_nequip_npz(path) -> Frames:
                   metadata={"format": "nequip_npz", "units_in_file": "eV, Å, eV/Å"})
 
 
+@_nonempty
 def read_npz(path, **options) -> Frames:
     """Any of the npz layouts above, chosen from the file's keys."""
     keys = _npz_keys(path)
@@ -182,7 +213,7 @@ def read_npz(path, **options) -> Frames:
         return read_nequip_npz(path, **options)
     raise DataFormatError(f"{path}: unknown npz layout (keys {sorted(keys)}); expected rMD17 "
                           "(nuclear_charges, coords, ...), sGDML (R, z, E, F) or NequIP "
-                          "(pos, atomic_numbers, ...)")
+                          "(pos, atomic_numbers, ...); fix: convert the file to one of them")
 
 
 # -- text and ASE formats ------------------------------------------------------------------
@@ -194,7 +225,10 @@ def _ase_read(path, format: str | None, index=":"):
         atoms = ase.io.read(str(path), index=index, format=format)
     except Exception as err:  # ASE raises many types on malformed input
         raise _corrupt(path, err) from err
-    return atoms if isinstance(atoms, list) else [atoms]
+    atoms = atoms if isinstance(atoms, list) else [atoms]
+    if not atoms:
+        raise _no_frames(path)
+    return atoms
 
 
 def _frames(atoms, path, group: bool, energy_unit: str = "eV", **kwargs):
@@ -217,6 +251,7 @@ def _scaled(frames: Frames, energy_unit: str) -> Frames:
     return frames
 
 
+@_nonempty
 def read_extxyz(path, index=":", energy_key: str = "energy", forces_key: str = "forces",
                 energy_unit: str = "eV", group: bool = False) -> Frames | list[Frames]:
     """An extended-xyz file through ``ase.io`` (energies in eV unless ``energy_unit``).
@@ -231,6 +266,7 @@ def read_extxyz(path, index=":", energy_key: str = "energy", forces_key: str = "
                    metadata={"format": "extxyz"})
 
 
+@_nonempty
 def read_ase(path, format: str | None = None, index=":", group: bool = False
              ) -> Frames | list[Frames]:
     """Any file ``ase.io`` reads (pdb, traj, ...), values as ASE gives them (eV, Å);
@@ -239,6 +275,7 @@ def read_ase(path, format: str | None = None, index=":", group: bool = False
                    metadata={"format": format or "ase"})
 
 
+@_nonempty
 def read_pdb(path, elements_from_names: bool = False) -> Frames:
     """A pdb file through ``ase.io`` (Å). ``elements_from_names=True`` takes each element
     from the first letter of the atom name (leading digits skipped), for organic molecules
@@ -251,17 +288,19 @@ def read_pdb(path, elements_from_names: bool = False) -> Frames:
     if elements_from_names:
         names = frames.extras.get("atomtypes")
         if names is None:
-            raise DataFormatError(f"{path}: no atom names to take elements from")
+            raise DataFormatError(f"{path}: no atom names to take elements from; fix: read "
+                                  "it with elements_from_names=False")
         try:
             frames.numbers = np.array([atomic_numbers[str(name).lstrip("0123456789")[0]]
                                        for name in names[0]])
         except (KeyError, IndexError) as err:
-            raise DataFormatError(f"{path}: atom name without an element letter ({err})"
-                                  ) from None
+            raise DataFormatError(f"{path}: atom name without an element letter ({err}); "
+                                  "fix: read it with elements_from_names=False") from None
         frames.validate()
     return frames
 
 
+@_nonempty
 def read_isolated_atoms(path, energy_key: str = "energy") -> dict[int, float]:
     """Energies (eV) of isolated atoms, ``{atomic number: energy}``, from an xyz file of
     one-atom frames (BOTNet's ``iso_atoms.xyz``): the reference atomic energies E0."""
@@ -270,11 +309,13 @@ def read_isolated_atoms(path, energy_key: str = "energy") -> dict[int, float]:
                                        energy_key=energy_key):
         if frames.n_atoms != 1 or frames.energy is None:
             raise DataFormatError(f"{path}: expected one-atom frames with energies, found "
-                                  f"{frames.formula} ({frames.n_atoms} atoms)")
+                                  f"{frames.formula} ({frames.n_atoms} atoms); fix: pass an "
+                                  "xyz of isolated atoms with energies (like iso_atoms.xyz)")
         out[int(frames.numbers[0])] = float(frames.energy[0])
     return out
 
 
+@_nonempty
 def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
     """Plain xyz written by sGDML/SchNetPack: the comment line is the energy and each atom line
     is ``symbol x y z fx fy fz``. Energies default to kcal/mol (MD17), forces per Å."""
@@ -299,10 +340,11 @@ def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
     except (ValueError, IndexError, KeyError) as err:
         raise _corrupt(path, err) from err
     if not frames:
-        raise DataFormatError(f"{path}: no frames")
+        raise _no_frames(path)
     numbers = frames[0][1]
     if any(f[1] != numbers for f in frames):
-        raise DataFormatError(f"{path}: frames have different atoms")
+        raise DataFormatError(f"{path}: frames have different atoms; fix: keep one system per "
+                              "file, or write extxyz and read it with group=True")
     table = np.array([f[2] for f in frames])
     factor = energy_factor(energy_unit)
     return Frames(positions=table[:, :, :3], numbers=numbers,
@@ -312,6 +354,7 @@ def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
                             "units_in_file": f"{energy_unit}, Å, {energy_unit}/Å"})
 
 
+@_nonempty
 def read_ase_db(path, energy_key: str = "energy", forces_key: str = "forces",
                 energy_unit: str = "eV", selection=None, group: bool = False
                 ) -> Frames | list[Frames]:
@@ -340,7 +383,9 @@ def read_ase_db(path, energy_key: str = "energy", forces_key: str = "forces",
     except (sqlite3.DatabaseError, ValueError, KeyError) as err:
         raise _corrupt(path, err) from err
     if not rows:
-        raise DataFormatError(f"{path}: no rows" + (f" match {selection!r}" if selection else ""))
+        raise (DataFormatError(f"{path}: no rows match selection={selection!r}; fix: pass a "
+                               "selection that matches, or none") if selection
+               else _no_frames(path))
     atoms = []
     for row in rows:
         a = row.toatoms()
@@ -367,6 +412,7 @@ def _row_value(row, key, calc_name):
 
 
 # -- deepmd --------------------------------------------------------------------------------
+@_nonempty
 def read_deepmd(path, time_ordered: bool = False, type_map: list[str] | None = None) -> Frames:
     """One deepmd system directory: ``type.raw``, ``type_map.raw`` and ``set.*/`` with
     ``coord.npy`` (n, 3N), ``box.npy`` (n, 9), ``energy.npy`` (n,), ``force.npy`` (n, 3N) and
@@ -382,30 +428,42 @@ def read_deepmd(path, time_ordered: bool = False, type_map: list[str] | None = N
     type_file = root / "type.raw"
     if not type_file.exists():
         systems = sorted(p.parent.name for p in root.glob("*/type.raw"))
-        hint = f"; systems below it: {systems}" if systems else ""
-        raise DataFormatError(f"{root}: not a deepmd system (no type.raw){hint}")
-    types = np.loadtxt(type_file, dtype=np.int64, ndmin=1).reshape(-1)
+        hint = f"one of the systems below it, {systems}" if systems else "one with type.raw"
+        raise DataFormatError(f"{root}: not a deepmd system (no type.raw); fix: pass a system "
+                              f"directory: {hint}")
+    try:
+        types = np.array([int(token) for token in type_file.read_text().split()], np.int64)
+    except ValueError as err:
+        raise DataFormatError(f"{type_file}: not integer type indices ({err}); fix: write one "
+                              "type index (0, 1, ...) per atom, one per line; the element "
+                              "symbols go in type_map.raw") from None
+    if not types.size:
+        raise DataFormatError(f"{type_file}: is empty; fix: write one type index (0, 1, ...) "
+                              "per atom, one per line")
     if type_map is None:
         map_file = root / "type_map.raw"
         if not map_file.exists():
-            raise DataFormatError(f"{root}: type_map.raw is missing; pass type_map=[...] "
+            raise DataFormatError(f"{root}: type_map.raw is missing; fix: pass type_map=[...] "
                                   "(element symbols by type index)")
         type_map = map_file.read_text().split()
-    try:
-        numbers = np.array([atomic_numbers[type_map[t]] for t in types])
-    except (IndexError, KeyError) as err:
-        raise DataFormatError(f"{root}: type.raw and type_map {type_map} do not match "
-                              f"({err!r})") from None
+    bad = sorted(t for t in set(types.tolist())
+                 if not 0 <= t < len(type_map) or type_map[t] not in atomic_numbers)
+    if bad:
+        raise DataFormatError(f"{type_file}: type indices {bad} name no element of type_map "
+                              f"{type_map}; fix: use indices 0..{len(type_map) - 1} into a "
+                              "type_map of element symbols")
+    numbers = np.array([atomic_numbers[type_map[t]] for t in types])
     sets = sorted(p for p in root.glob("set.*") if p.is_dir())
     if not sets:
-        raise DataFormatError(f"{root}: no set.* directories")
+        raise DataFormatError(f"{root}: no set.* directories; {_REFETCH}")
     natoms, periodic = len(types), not (root / "nopbc").exists()
     parts: dict[str, list[np.ndarray]] = {"coord": [], "box": [], "energy": [], "force": [],
                                           "virial": []}
     for set_dir in sets:
         coord_file = set_dir / "coord.npy"
         if not coord_file.exists():
-            raise DataFormatError(f"{coord_file} is missing (a deepmd set needs coord.npy)")
+            raise DataFormatError(f"{coord_file} is missing (a deepmd set needs coord.npy); "
+                                  f"{_REFETCH}")
         arrays = {name: _npy(set_dir / f"{name}.npy") for name in parts
                   if (set_dir / f"{name}.npy").exists()}
         n = _npy_frames(coord_file, arrays["coord"], natoms * 3)
@@ -419,7 +477,8 @@ def read_deepmd(path, time_ordered: bool = False, type_map: list[str] | None = N
     for name, values in parts.items():
         have = [v is not None for v in values]
         if any(have) and not all(have):
-            raise DataFormatError(f"{root}: {name}.npy is in some sets only")
+            raise DataFormatError(f"{root}: {name}.npy is in some sets only; fix: add it to "
+                                  "every set.* or remove it from all")
         joined[name] = np.concatenate(values) if all(have) else None
     n = len(joined["coord"])
     periodic = periodic and joined["box"] is not None
@@ -447,10 +506,10 @@ def _npy(path) -> np.ndarray:
 
 def _npy_frames(path, array, per_frame: int, n: int | None = None) -> int:
     """Check that ``array`` is (n, per_frame) (or (n,) when per_frame is 1); return n."""
-    ok = array.ndim in (1, 2) and array.reshape(len(array), -1).shape[1] == per_frame
+    ok = array.ndim in (1, 2) and (array.shape[1] if array.ndim == 2 else 1) == per_frame
     if not ok or (n is not None and len(array) != n):
         want = f"({n if n is not None else 'n'}, {per_frame})"
-        raise DataFormatError(f"{path}: shape {array.shape}, expected {want}")
+        raise DataFormatError(f"{path}: shape {array.shape}, expected {want}; {_REFETCH}")
     return len(array)
 
 
@@ -467,6 +526,7 @@ _HDF5_LAYOUTS = {
 }
 
 
+@_nonempty
 def read_hdf5(path, energy_key: str | None = None, forces_key: str | None = None,
               gradient_key: str | None = None) -> list[Frames]:
     """SPICE / ANI-1x / ANI-2x hdf5 files: one ``Frames`` per molecule (top-level group), and
@@ -502,7 +562,7 @@ def read_hdf5(path, energy_key: str | None = None, forces_key: str | None = None
             except (OSError, KeyError, ValueError) as err:
                 raise _corrupt(f"{path}#{name}", err) from err
     if not out:
-        raise DataFormatError(f"{path}: no molecule groups")
+        raise DataFormatError(f"{path}: no molecule groups; {_REFETCH}")
     return out
 
 
@@ -528,7 +588,8 @@ def _hdf5_group(path, name, group, energy_key, forces_key, gradient_key) -> list
     for key, given in (("energy", energy_key), ("forces", forces_key),
                        ("gradient", gradient_key)):
         if given is not None and given not in group:
-            raise DataFormatError(f"{where}: no dataset {given!r} (has {sorted(group)})")
+            raise DataFormatError(f"{where}: no dataset {given!r} (has {sorted(group)}); fix: "
+                                  f"pass one of these as {key}_key")
     pos_ds = group[spec["positions"]]
     positions = pos_ds[()].astype(np.float64) * length_factor(_units(pos_ds, spec["length"]))
     energy = forces = None
@@ -588,21 +649,22 @@ def read_plumed_fes(path, unit: str = "kJ/mol") -> FreeEnergySurface:
                 fields = line.split()[2:]
                 break
     if not fields or len(fields) < 3:
-        raise DataFormatError(f"{path}: no '#! FIELDS x y free ...' header (not a PLUMED fes)")
+        raise DataFormatError(f"{path}: no '#! FIELDS x y free ...' header (not a PLUMED fes); "
+                              "fix: pass a 2-D grid written by plumed sum_hills")
     try:
         table = np.loadtxt(path, comments="#", ndmin=2)
     except ValueError as err:
         raise _corrupt(path, err) from err
     if table.shape[1] < 3:
-        raise DataFormatError(f"{path}: {table.shape[1]} columns, expected >= 3")
+        raise DataFormatError(f"{path}: {table.shape[1]} columns, expected >= 3; {_REFETCH}")
     x, y = np.unique(table[:, 0]), np.unique(table[:, 1])
     if len(table) != len(x) * len(y):
         raise DataFormatError(f"{path}: {len(table)} rows do not make a {len(x)} x {len(y)} "
-                              "grid (truncated?)")
+                              f"grid (truncated?); {_REFETCH}")
     order = np.lexsort((table[:, 0], table[:, 1]))  # y slow, x fast
     grid = table[order, 2].reshape(len(y), len(x)).T
     if not np.isfinite(grid).all():
-        raise DataFormatError(f"{path}: non-finite free energies")
+        raise DataFormatError(f"{path}: non-finite free energies; {_REFETCH}")
     return FreeEnergySurface(names=(fields[0], fields[1]), x=x, y=y,
                              free_energy=grid * energy_factor(unit), source=str(path))
 
@@ -639,7 +701,8 @@ def read(path, format: str | None = None, **options):
     try:
         reader = READERS[format]
     except KeyError:
-        raise ValueError(f"unknown format {format!r}; known: {sorted(READERS)}") from None
+        raise ValueError(f"format={format!r} is unknown; fix: pass one of {sorted(READERS)}, "
+                         "or format=None to choose by suffix") from None
     return reader(path, **options)
 
 

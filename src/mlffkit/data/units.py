@@ -43,7 +43,8 @@ def energy_factor(unit: str) -> float:
     try:
         return ENERGY_TO_EV[unit.strip().lower()]
     except KeyError:
-        raise ValueError(f"unknown energy unit {unit!r}; known: {sorted(ENERGY_TO_EV)}") from None
+        raise ValueError(f"unknown energy unit {unit!r}; fix: use one of "
+                         f"{sorted(ENERGY_TO_EV)}") from None
 
 
 def length_factor(unit: str) -> float:
@@ -51,13 +52,14 @@ def length_factor(unit: str) -> float:
     try:
         return LENGTH_TO_ANGSTROM[unit.strip().lower()]
     except KeyError:
-        raise ValueError(f"unknown length unit {unit!r}; known: {sorted(LENGTH_TO_ANGSTROM)}"
-                         ) from None
+        raise ValueError(f"unknown length unit {unit!r}; fix: use one of "
+                         f"{sorted(LENGTH_TO_ANGSTROM)}") from None
 
 
 def force_factor(unit: str) -> float:
     """Factor from a force unit written ``energy/length`` (``"hartree/bohr"``) to eV/Å."""
     if "/" not in unit:
-        raise ValueError(f"force unit {unit!r} is not of the form energy/length")
+        raise ValueError(f"force unit {unit!r} is not of the form energy/length; fix: write "
+                         "it like 'eV/Å'")
     energy, length = unit.rsplit("/", 1)  # "kcal/mol/Å" -> ("kcal/mol", "Å")
     return energy_factor(energy) / length_factor(length)
