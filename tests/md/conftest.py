@@ -1,4 +1,5 @@
-"""Tiny ASE calculators for MD tests: free particles, a harmonic well, and one that fails."""
+"""Tiny ASE calculators for MD tests: free particles, a harmonic well, a runaway force, and one
+that fails."""
 
 import numpy as np
 import pytest
@@ -33,6 +34,23 @@ class HarmonicWell(Calculator):
                         "forces": -self.k * displacement}
 
 
+class RunawayForce(Calculator):
+    """A constant force ``force_eV_per_A`` along x on every atom and zero energy: a test double
+    whose finite forces drive the momenta past the largest float within a few steps."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, force_eV_per_A):
+        super().__init__()
+        self.force = force_eV_per_A
+
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        forces = np.zeros((len(self.atoms), 3))
+        forces[:, 0] = self.force
+        self.results = {"energy": 0.0, "forces": forces}
+
+
 class FailingOnCall(Calculator):
     """Wraps a calculator; on the ``fail_on``-th calculation (0 = the starting structure) it
     raises, or returns NaN forces with ``mode="nan"``."""
@@ -56,4 +74,5 @@ class FailingOnCall(Calculator):
 
 @pytest.fixture
 def calculators():
-    return {"free": FreeParticles, "harmonic": HarmonicWell, "failing": FailingOnCall}
+    return {"free": FreeParticles, "harmonic": HarmonicWell, "runaway": RunawayForce,
+            "failing": FailingOnCall}

@@ -5,10 +5,11 @@ structure, and ``check(atoms, step, time_fs)`` called after every step (step 0 i
 ``check`` returns None to go on or a sentence saying why to stop. :func:`mlffkit.md.simulate`
 turns the first such sentence into a :class:`StopEvent`.
 
-Non-finite energies or forces always stop a run (:func:`non_finite_reason`). Rules here need
-only the current state. The stability rules of Fu et al. (bond lengths for
-molecules, windowed RDFs for periodic systems) live with their offline versions in
-:mod:`mlffkit.metrics.stability` (``BondLengthRule``, ``RDFWindowRule``).
+A non-finite (NaN or infinite) energy, force, position or momentum always stops a run
+(:func:`non_finite_reason`), whatever rules are given. Rules here need only the current
+state. The stability rules of Fu et al. (bond lengths for molecules, windowed RDFs for
+periodic systems) live with their offline versions in :mod:`mlffkit.metrics.stability`
+(``BondLengthRule``, ``RDFWindowRule``).
 """
 
 from __future__ import annotations
@@ -39,15 +40,20 @@ class StopEvent:
     time_fs: float
 
 
-def non_finite_reason(energy: float, forces: np.ndarray) -> str | None:
-    """Why a state with a NaN or infinite energy or force cannot go on (None if it can).
+def non_finite_reason(energy: float, forces: np.ndarray, positions: np.ndarray | None = None,
+                      momenta: np.ndarray | None = None) -> str | None:
+    """Why a state with a NaN or infinite energy, force, position or momentum cannot go on
+    (None if it can): each non-finite quantity, e.g. ``"1 atoms have non-finite forces;
+    1 atoms have non-finite momenta"``.
 
     :func:`~mlffkit.md.simulate` applies this check to every state, as the rule
     :data:`NON_FINITE`."""
-    if not np.isfinite(energy):
-        return f"potential energy is {energy}"
-    bad_atoms = int(np.sum(~np.isfinite(forces).all(axis=1)))
-    return f"{bad_atoms} atoms have non-finite forces" if bad_atoms else None
+    reasons = [] if np.isfinite(energy) else [f"potential energy is {energy}"]
+    for name, values in (("forces", forces), ("positions", positions), ("momenta", momenta)):
+        bad_atoms = 0 if values is None else int(np.sum(~np.isfinite(values).all(axis=1)))
+        if bad_atoms:
+            reasons.append(f"{bad_atoms} atoms have non-finite {name}")
+    return "; ".join(reasons) or None
 
 
 NON_FINITE = "non_finite"
