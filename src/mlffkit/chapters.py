@@ -22,6 +22,17 @@ def chapters(book_dir: Path = BOOK_DIR) -> list[Path]:
     return sorted(p for p in book_dir.glob("*/*.py") if not p.name.startswith("_"))
 
 
+def script_path(path: Path | str) -> Path:
+    """``path`` if it is a chapter script (an existing ``.py`` file), else a one-line
+    ``ValueError`` that says how to list the chapters."""
+    path = Path(path)
+    if path.suffix != ".py" or not path.is_file():
+        what = "is not a .py chapter script" if path.is_file() else "does not exist"
+        raise ValueError(f"chapter {str(path)!r} {what}; `mlffkit book list` shows the "
+                         f"chapters (book/<part>/<chapter>.py)")
+    return path
+
+
 def notebook_path(script: Path) -> Path:
     return script.with_suffix(".ipynb")
 
@@ -41,7 +52,7 @@ def execute(script: Path, parameters: Mapping[str, Any] | None = None,
     """Run one chapter with papermill; returns the executed notebook's path."""
     import papermill
 
-    script = Path(script).resolve()
+    script = script_path(script).resolve()
     if parameters and output is None:
         raise ValueError("give an output path when running with parameters, so that the "
                          "committed notebook keeps its default run")

@@ -35,10 +35,20 @@ def _experiments(args: argparse.Namespace) -> int:
     return 0
 
 
-def _book_execute(args: argparse.Namespace) -> int:
+def _book_list(args: argparse.Namespace) -> int:
     from mlffkit import chapters
 
-    scripts = [Path(c) for c in args.chapters] or chapters.chapters()
+    for script in chapters.chapters():
+        print(script.relative_to(Path.cwd()) if script.is_relative_to(Path.cwd()) else script)
+    return 0
+
+
+def _book_execute(args: argparse.Namespace) -> int:
+    from papermill import PapermillExecutionError
+
+    from mlffkit import chapters
+
+    scripts = [chapters.script_path(c) for c in args.chapters] or chapters.chapters()
     params = dict(args.param or [])
     if args.profile:
         params["profile"] = args.profile
@@ -48,7 +58,13 @@ def _book_execute(args: argparse.Namespace) -> int:
     for script in scripts:
         out = Path(args.out_dir) / script.with_suffix(".ipynb").name if args.out_dir else None
         print(f"executing {script} {params or '(default profile)'}", flush=True)
-        chapters.execute(script, params, out)
+        try:
+            chapters.execute(script, params, out)
+        except PapermillExecutionError as err:
+            if err.ename != "ValueError":  # a bad name or value is one line; a bug is not
+                raise
+            message = str(err.evalue).strip().splitlines()[0] if err.evalue else err.ename
+            raise ValueError(f"{script}: {message}") from None
     return 0
 
 
@@ -80,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="NAME=VALUE")
     execute.add_argument("--out-dir", help="write executed notebooks here")
     execute.set_defaults(func=_book_execute)
+    book.add_parser("list", help="list the chapter scripts").set_defaults(func=_book_list)
     return parser
 
 

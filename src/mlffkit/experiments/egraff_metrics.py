@@ -51,7 +51,8 @@ import pandas as pd
 from ase import Atoms, units
 from tqdm import tqdm
 
-from mlffkit.experiments.registry import Experiment, register
+from mlffkit.experiments.registry import (Experiment, at_least, names_from, one_of, positive,
+                                          register)
 from mlffkit.results import Result
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
@@ -430,6 +431,13 @@ def compute(params: dict) -> Result:
                   arrays=arrays)
 
 
+def _check(p: dict) -> str | None:
+    if p["hr_bin_A"] > p["hr_max_A"]:
+        return (f"hr_bin_A={p['hr_bin_A']!r} is wider than the h(r) range "
+                f"hr_max_A={p['hr_max_A']!r}")
+    return None
+
+
 _COMMON = dict(molecules=list(MOLECULES), potentials=list(POTENTIALS), n_starts=5,
                dt_fs=MD17_TIMESTEP_FS, T_K=MD17_TEMPERATURE_K, tdamp_fs=50.0,
                velocity_method="central", offset_stride=10, hr_bin_A=0.02, hr_max_A=10.0,
@@ -450,6 +458,12 @@ EGRAFF_METRICS = register(Experiment(
         # disjoint shifted window allow at most 450 steps each
         "paper": {**_COMMON, "steps": 450, "shift_steps": 450},
     },
+    constraints={"molecules": names_from(MOLECULES), "potentials": names_from(POTENTIALS),
+                 "velocity_method": one_of(*VELOCITY_METHODS), "shift_steps": at_least(0),
+                 **{n: positive() for n in (
+                     "n_starts", "steps", "dt_fs", "T_K", "tdamp_fs", "offset_stride",
+                     "hr_bin_A", "hr_max_A", "bond_threshold_A", "lag_stride", "threads")}},
+    check=_check,
 ))
 
 

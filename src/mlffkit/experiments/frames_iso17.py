@@ -21,7 +21,7 @@ from mlffkit import data
 from mlffkit.data import generate
 from mlffkit.data.generate.store import sha256_file
 from mlffkit.experiments import frames_training as ft
-from mlffkit.experiments.registry import Experiment, register
+from mlffkit.experiments.registry import Experiment, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.training.data import structures_from_frames
@@ -113,6 +113,10 @@ RUN = register(Experiment(
                   "n_val_per_isomer": 10, "n_within_per_isomer": 100,
                   "n_other_per_isomer": 500, "epochs": 1500, "warmup_steps": 1000},
     },
+    constraints={**ft.RUN_CONSTRAINTS, **{n: positive() for n in (
+        "n_train_per_isomer", "n_val_per_isomer", "n_within_per_isomer",
+        "n_other_per_isomer")}},
+    check=ft.run_check,
 ))
 
 
@@ -130,4 +134,6 @@ TABLE3 = register(Experiment(
         "book": ft.sweep_profile(RUN, "book", seeds=3, variants=_VARIANTS),
         "paper": ft.sweep_profile(RUN, "paper", seeds=3, variants=ft.table1_variants(1500)),
     },
+    constraints=ft.sweep_constraints(RUN),
+    check=ft.sweep_check(RUN),
 ))

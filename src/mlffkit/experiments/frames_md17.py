@@ -31,13 +31,16 @@ from mlffkit import data
 from mlffkit.data import generate
 from mlffkit.data.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
 from mlffkit.experiments import frames_training as ft
-from mlffkit.experiments.registry import Experiment, register
+from mlffkit.experiments.registry import Experiment, names_from, one_of, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.training.data import structures_from_frames
 from mlffkit.training.frames_hyperparameters import LEARNING_RATE, frames_loss_weights
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
+#: all eight MD17 molecules (Table 5 names), for the xtb-md17 trajectories
+ALL_MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene",
+                 "salicylic_acid", "toluene", "uracil")
 
 DATASETS = ("md17", "xtb-md17")
 _RMD17_NAME = {"salicylic_acid": "salicylic"}
@@ -130,6 +133,14 @@ _RUN_COMMON = dict(dataset="md17", model="painn_book", aux="displacement", aux_w
                    T=1, seed=0)
 BOOK_EPOCHS = 5
 
+
+def _run_check(p: dict) -> str | None:
+    if p["dataset"] == "md17" and p["molecule"] not in MOLECULES:
+        return (f"molecule {p['molecule']!r} has no MD17 training frames here (dataset "
+                f"'md17' has {', '.join(MOLECULES)}); use dataset='xtb-md17'")
+    return ft.run_check(p)
+
+
 RUN = register(Experiment(
     name="frames_md17_run",
     version="3",
@@ -143,6 +154,10 @@ RUN = register(Experiment(
         "paper": {**_RUN_COMMON, "model": "equiformer_md17", "n_test": 1000, "epochs": 1500,
                   "warmup_steps": 1000},
     },
+    constraints={**ft.RUN_CONSTRAINTS, "dataset": one_of(*DATASETS),
+                 "molecule": one_of(*ALL_MOLECULES), "n_train": positive(),
+                 "n_val": positive(), "n_test": positive(), "test_min_index": positive()},
+    check=_run_check,
 ))
 
 
@@ -151,7 +166,9 @@ def _sweep(name: str, description: str, smoke: dict, book: dict, paper: dict) ->
         name=name, version="2", compute=compute, datasets=datasets, description=description,
         profiles={"smoke": ft.sweep_profile(RUN, "smoke", **smoke),
                   "book": ft.sweep_profile(RUN, "book", **book),
-                  "paper": ft.sweep_profile(RUN, "paper", **paper)}))
+                  "paper": ft.sweep_profile(RUN, "paper", **paper)},
+        constraints=ft.sweep_constraints(RUN, molecules=names_from(ALL_MOLECULES)),
+        check=ft.sweep_check(RUN, lambda p: [{"molecule": m} for m in p["molecules"]])))
 
 
 _SMOKE = dict(molecules=["ethanol"], seeds=1,
@@ -171,9 +188,6 @@ ABLATION = _sweep(
     book=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS),
     paper=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS))
 
-#: all eight MD17 molecules (Table 5 names), for the xtb-md17 trajectories
-ALL_MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene",
-                 "salicylic_acid", "toluene", "uracil")
 _XTB = dict(dataset="xtb-md17", test_min_index=4000)
 
 XTB_TABLE1 = _sweep(

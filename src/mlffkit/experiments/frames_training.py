@@ -21,19 +21,41 @@ import pandas as pd
 import torch
 
 from mlffkit import data
-from mlffkit.experiments.registry import run
+from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, between, one_of,
+                                          positive, resolve, run)
 from mlffkit.runtime import default_device
 from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
                                    structures_from_frames, window_items)
 from mlffkit.training.frames_hyperparameters import BATCH_SIZE_BY_WINDOW
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import fit_target_scales
-from mlffkit.training.objectives import FramesObjective
+from mlffkit.training.objectives import AUX_TARGETS, FramesObjective
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 #: run parameters every FRAMES run experiment has (the sweeps pass them through)
 RUN_KEYS = ("model", "aux", "aux_weight", "lr", "batch_size", "epochs", "ema_decay",
             "warmup_steps", "normalise_displacement", "threads", "progress", "T", "seed")
+
+#: the model presets (``mlffkit.models.PRESETS``, named here so that checking a run's
+#: parameters does not import the models; a test keeps the two equal)
+MODEL_PRESETS = ("equiformer_md17", "equiformer_book", "painn", "painn_book", "schnet",
+                 "schnet_book")
+
+#: what the run parameters every FRAMES run experiment has accept (besides their kind)
+RUN_CONSTRAINTS = {
+    "model": one_of(*MODEL_PRESETS), "aux": one_of(*AUX_TARGETS),
+    "aux_weight": at_least(0, float), "lr": positive(), "batch_size": positive(int),
+    "epochs": positive(), "ema_decay": between(0, 1, high_open=True),
+    "warmup_steps": at_least(0), "threads": positive(), "T": positive(), "seed": SEED,
+    "lag": positive(), "data_seed": SEED}
+
+
+def run_check(p: dict) -> str | None:
+    """What is wrong with a combination of run parameters, or None."""
+    if p["batch_size"] is None and p["T"] not in BATCH_SIZE_BY_WINDOW:
+        return (f"T={p['T']} has no paper batch size (the paper's are for T = "
+                f"{', '.join(map(str, BATCH_SIZE_BY_WINDOW))}); set batch_size")
+    return None
 
 
 def predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +191,48 @@ def sweep_profile(run_experiment, profile: str, **sweep) -> dict:
 def shared_params(run_experiment, params: dict) -> dict:
     """The run parameters a sweep's ``params`` carry (everything but the sweep axes)."""
     return {k: v for k, v in params.items() if k in run_experiment.parameters}
+
+
+_VARIANTS_TEXT = "a non-empty list of variants, dicts {'label': ..., run parameters}"
+
+
+def _variants_problem(variants: list) -> str | None:
+    if not variants or not all(isinstance(v, dict) and isinstance(v.get("label"), str)
+                               for v in variants):
+        return f"expected {_VARIANTS_TEXT}"
+    labels = [v["label"] for v in variants]
+    if len(set(labels)) != len(labels):
+        return f"expected distinct variant labels, got {labels}"
+    if any("seed" in v for v in variants):
+        return "expected no seed in a variant (the sweep's seeds set it)"
+    return None
+
+
+def sweep_constraints(run_experiment, **more: Param) -> dict[str, Param]:
+    """A sweep's constraints: its run experiment's for the run parameters it passes on,
+    ``seeds``, ``runs_profile``, ``variants`` and ``more``."""
+    shared = {k: v for k, v in run_experiment.specs.items()
+              if k not in ("molecule", "T", "seed")}
+    return {**shared, "seeds": positive(), "runs_profile": one_of(*PROFILES),
+            "variants": Param(list, check=_variants_problem, text=_VARIANTS_TEXT), **more}
+
+
+def sweep_check(run_experiment, systems=lambda params: [{}]):
+    """A sweep's ``check``: every run it would do (each of ``systems(params)``, each variant;
+    seed 0 stands for all) passes its run experiment's checks."""
+    def check(params: dict) -> str | None:
+        shared = shared_params(run_experiment, params)
+        for system in systems(params):
+            for variant_ in params["variants"]:
+                over = {k: v for k, v in variant_.items() if k != "label"}
+                try:
+                    resolve(run_experiment.name, params["runs_profile"],
+                            **{**shared, **system, **over, "seed": 0})
+                except ValueError as err:
+                    where = "".join(f", {k}={v!r}" for k, v in system.items())
+                    return f"variant {variant_['label']!r}{where}: {err}"
+        return None
+    return check
 
 
 def variant(label: str, **run_params) -> dict:

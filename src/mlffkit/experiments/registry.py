@@ -1,15 +1,19 @@
 """Experiments: one per paper table or figure, each a function ``params -> Result``.
 
 An :class:`Experiment` declares its profiles (``smoke``, ``book``, ``paper``: full parameter
-sets), a code version (bumped when its numbers would change) and, where it reads files, the
-sha256 of each. :func:`run` resolves a profile plus overrides, validates the names, and
-computes ``smoke`` directly while ``book`` and ``paper`` go through the results store.
+sets), what each parameter accepts (:class:`Param`), a code version (bumped when its numbers
+would change) and, where it reads files, the sha256 of each. :func:`run` resolves a profile
+plus overrides, checks every name and value (one clear ``ValueError`` line, before anything is
+computed or stored), and computes ``smoke`` directly while ``book`` and ``paper`` go through
+the results store.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from mlffkit.results import Result, ResultsStore
@@ -18,7 +22,151 @@ PROFILES = ("smoke", "book", "paper")
 
 
 @dataclass(frozen=True)
+class Param:
+    """What one parameter accepts. Checking never changes a value (stored records are keyed
+    on the values as given).
+
+    ``kind``: ``int`` (not ``bool``, not ``2.0``), ``float`` (a finite number; an int is
+    accepted), ``bool``, ``str``, ``list`` or ``dict``; by default the type of the parameter's
+    value in the profiles. ``None`` is accepted where a profile sets it (or with
+    ``optional``). ``low``/``high`` bound numbers (open with ``low_open``/``high_open``);
+    ``choices`` are the allowed values of a ``str``, or of every item of a ``list`` (a
+    non-empty list of distinct items). ``check(value)`` is any further test: it returns what
+    is wrong, or None; ``text`` replaces the generated description of what is accepted.
+    """
+
+    kind: type | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    optional: bool = False
+    check: Callable[[Any], str | None] | None = None
+    text: str = ""
+
+    def expected(self) -> str:
+        """What the parameter accepts, in words: ``"a positive int"``."""
+        kind = self.kind
+        if self.text:
+            text = self.text
+        elif kind is bool:
+            text = "True or False"
+        elif kind is str:
+            text = f"one of {_listing(self.choices)}" if self.choices else "a string"
+        elif kind is list:
+            text = (f"a non-empty list of distinct names from {_listing(self.choices)}"
+                    if self.choices else "a list")
+        elif kind is dict:
+            text = "a dict"
+        else:
+            noun = "int" if kind is int else "finite number"
+            text = f"{'an' if kind is int else 'a'} {noun}"
+            if self.low == 0 and self.low_open and self.high is None:
+                text = f"a positive {noun}"
+            elif self.low is not None and self.high is not None:
+                text += (f" in {'(' if self.low_open else '['}{self.low:g}, "
+                         f"{self.high:g}{')' if self.high_open else ']'}")
+            elif self.low is not None:
+                text += f" {'>' if self.low_open else '>='} {self.low:g}"
+            elif self.high is not None:
+                text += f" {'<' if self.high_open else '<='} {self.high:g}"
+        return text + (" or None" if self.optional else "")
+
+    def problem(self, value: Any) -> str | None:
+        """None if ``value`` is acceptable, else what is wrong with it (one line)."""
+        if value is None:
+            return None if self.optional else f"expected {self.expected()}"
+        if not _is(value, self.kind):
+            return f"expected {self.expected()}"
+        if self.kind in (int, float):
+            low_ok = self.low is None or (value > self.low if self.low_open
+                                          else value >= self.low)
+            high_ok = self.high is None or (value < self.high if self.high_open
+                                            else value <= self.high)
+            if not (low_ok and high_ok):
+                return f"expected {self.expected()}"
+        if self.choices and self.kind is str and value not in self.choices:
+            return f"expected {self.expected()}"
+        if self.choices and self.kind is list:
+            wrong = [v for v in value if not isinstance(v, str) or v not in self.choices]
+            if not value or wrong or len(set(value)) != len(value):
+                return f"expected {self.expected()}"
+        return self.check(value) if self.check else None
+
+
+def _is(value: Any, kind: type | None) -> bool:
+    if isinstance(value, bool) or kind is bool:
+        return isinstance(value, bool) and kind is bool
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    if kind is float:
+        return isinstance(value, numbers.Real) and math.isfinite(value)
+    if kind is list:
+        return isinstance(value, (list, tuple))
+    return isinstance(value, kind)
+
+
+def _listing(choices: Iterable) -> str:
+    return ", ".join(repr(c) for c in choices)
+
+
+def positive(kind: type | None = None) -> Param:
+    """A number > 0 (an int where the profiles have ints)."""
+    return Param(kind, low=0, low_open=True)
+
+
+def at_least(bound: float, kind: type | None = None) -> Param:
+    return Param(kind, low=bound)
+
+
+def between(low: float, high: float, *, low_open: bool = False, high_open: bool = False,
+            kind: type | None = None) -> Param:
+    return Param(kind, low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+def one_of(*choices: str) -> Param:
+    return Param(str, choices=tuple(choices))
+
+
+def names_from(choices: Iterable[str]) -> Param:
+    """A non-empty list of distinct names, each one of ``choices``."""
+    return Param(list, choices=tuple(choices))
+
+
+#: a random seed (counts and sizes are ``positive()``)
+SEED = at_least(0, int)
+
+
+def _infer(experiment: str, name: str, declared: Param, values: list) -> Param:
+    """``declared`` with its kind taken from the profiles' values where not declared, and
+    None accepted where a profile sets it."""
+    present = [v for v in values if v is not None]
+    kind = declared.kind
+    if kind is None:
+        kinds = {bool if isinstance(v, bool) else int if isinstance(v, numbers.Integral)
+                 else float if isinstance(v, numbers.Real)
+                 else list if isinstance(v, (list, tuple)) else type(v) for v in present}
+        if kinds == {int, float}:
+            kinds = {float}
+        if len(kinds) != 1:
+            raise ValueError(f"{experiment}: declare the kind of parameter {name!r} "
+                             f"(profile values {values!r})")
+        kind = kinds.pop()
+    return replace(declared, kind=kind, optional=declared.optional or len(present) < len(values))
+
+
+@dataclass(frozen=True)
 class Experiment:
+    """An experiment: ``compute(params) -> Result`` and its profiles.
+
+    ``constraints``: a :class:`Param` for parameters that accept less than their kind
+    (``seeds=positive()``, ``models=names_from(MODELS)``); every other parameter accepts any
+    value of the kind of its profile values. ``check(params)``: what is wrong with a
+    combination of values (``n_frames`` too short for ``max_T``), or None. The profiles
+    themselves are checked when the experiment is created.
+    """
+
     name: str
     version: str
     compute: Callable[[dict], Result]
@@ -26,6 +174,10 @@ class Experiment:
     description: str = ""
     datasets: Callable[[dict], Mapping[str, str]] | None = None
     stored_profiles: tuple[str, ...] = ("book", "paper")
+    constraints: Mapping[str, Param] = field(default_factory=dict)
+    check: Callable[[dict], str | None] | None = None
+    #: every parameter's :class:`Param` (the constraints, kinds inferred from the profiles)
+    specs: Mapping[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if set(self.profiles) != set(PROFILES):
@@ -33,10 +185,51 @@ class Experiment:
         names = {frozenset(p) for p in self.profiles.values()}
         if len(names) != 1:
             raise ValueError(f"{self.name}: every profile must set the same parameters")
+        unknown = sorted(set(self.constraints) - set(self.parameters))
+        if unknown:
+            raise ValueError(f"{self.name}: constraint for {unknown[0]!r}, which no profile "
+                             "sets")
+        specs = {n: _infer(self.name, n, self.constraints.get(n, Param()),
+                           [self.profiles[p][n] for p in PROFILES]) for n in self.parameters}
+        object.__setattr__(self, "specs", specs)
+        for profile in PROFILES:
+            try:
+                self.validate(self.profiles[profile])
+            except ValueError as err:
+                raise ValueError(f"profile {profile!r} of {err}") from None
 
     @property
     def parameters(self) -> tuple[str, ...]:
         return tuple(sorted(self.profiles["book"]))
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Raise a one-line ``ValueError`` naming the experiment, the parameter, its value,
+        what it accepts and an example, for the first bad value (checks only: no value is
+        changed)."""
+        for name in self.parameters:
+            value = params[name]
+            problem = self.specs[name].problem(value)
+            if problem is not None:
+                raise ValueError(f"{self.name}: {name}={_short(value)} is invalid: {problem}"
+                                 f"{self._hint(name, value)}")
+        problem = self.check(dict(params)) if self.check else None
+        if problem is not None:
+            raise ValueError(f"{self.name}: {problem}")
+
+    def _hint(self, name: str, value: Any) -> str:
+        spec, example = self.specs[name], self.profiles["book"][name]
+        if spec.kind is list and isinstance(value, str):
+            return f"; give a list: {name}={[value]!r}"
+        if spec.kind is int and isinstance(value, float) and value.is_integer():
+            return f"; write {name}={int(value)}"
+        if example is not None and len(repr(example)) <= 60:
+            return f"; e.g. {name}={example!r}"
+        return ""
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -59,7 +252,8 @@ def get(name: str) -> Experiment:
 
 
 def resolve(name: str, profile: str = "book", **overrides: Any) -> dict[str, Any]:
-    """The full parameter set of ``profile`` with ``overrides`` applied, names checked."""
+    """The full parameter set of ``profile`` with ``overrides`` applied, names and values
+    checked (a bad one is a one-line ``ValueError``; values are returned as given)."""
     experiment = get(name)
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
@@ -69,6 +263,7 @@ def resolve(name: str, profile: str = "book", **overrides: Any) -> dict[str, Any
                          f"profile, {', '.join(experiment.parameters)}")
     params = dict(experiment.profiles[profile])
     params.update(overrides)
+    experiment.validate(params)
     return params
 
 
@@ -131,4 +326,6 @@ def describe(experiments: Iterable[str] | None = None) -> str:
         lines.append(f"{name} (v{exp.version}): {exp.description}")
         for profile in PROFILES:
             lines.append(f"  {profile}: {dict(exp.profiles[profile])}")
+        lines.append("  accepts: " + "; ".join(f"{n}: {exp.specs[n].expected()}"
+                                               for n in exp.parameters))
     return "\n".join(lines)

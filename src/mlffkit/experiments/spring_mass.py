@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mlffkit.experiments.registry import Experiment, register
+from mlffkit.experiments.registry import SEED, Experiment, at_least, names_from, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.training.schedules import linear_decay
@@ -177,6 +177,15 @@ def summary(runs: pd.DataFrame, scale: float = 1e-9) -> pd.DataFrame:
 _COMMON = dict(models=list(MODELS), dt=0.1, substeps=100, noise_std=0.0, hidden=64,
                lr=5e-4, aux_weight=1.0, data_seed=2026, threads=1, n_traj=200, n_frames=400)
 
+
+
+def _check(p: dict) -> str | None:
+    if p["n_frames"] <= p["max_T"]:
+        return (f"n_frames={p['n_frames']} leaves no window of max_T={p['max_T']} frames "
+                f"and a next frame; need n_frames > max_T")
+    return None
+
+
 SPRING_MASS = register(Experiment(
     name="spring_mass",
     version="1",
@@ -190,6 +199,12 @@ SPRING_MASS = register(Experiment(
         "paper": {**_COMMON, "seeds": 10, "max_T": 6, "n_train": 8000, "n_test": 2000,
                   "epochs": 500, "batch_size": 64},
     },
+    constraints={**{n: positive() for n in (
+        "seeds", "max_T", "n_train", "n_test", "epochs", "batch_size", "hidden", "lr", "dt",
+        "substeps", "threads", "n_traj", "n_frames")},
+        "models": names_from(MODELS), "noise_std": at_least(0), "aux_weight": at_least(0),
+        "data_seed": SEED},
+    check=_check,
 ))
 
 
