@@ -38,7 +38,7 @@ def main() -> None:
 
     import torch
 
-    from mlffkit.experiments import frames_md17
+    from mlffkit.papers.frames import md17 as frames_md17
 
     params = {**frames_md17.RUN.profiles["book"], "molecule": args.molecule, "T": args.T,
               "epochs": args.epochs, "n_test": args.n_test, "n_train": args.n_train,

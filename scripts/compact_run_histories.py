@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import sys
 
-from mlffkit.experiments import frames_iso17, frames_md17
-from mlffkit.experiments.frames_training import epoch_history
+from mlffkit.papers.frames import iso17 as frames_iso17, md17 as frames_md17
+from mlffkit.papers.frames.training import epoch_history
 from mlffkit.paths import git_state
 from mlffkit.results import ResultsStore
 
 REASON = ("per-step train rows of the history table averaged per epoch "
-          "(mlffkit.experiments.frames_training.epoch_history); val rows unchanged")
+          "(mlffkit.papers.frames.training.epoch_history); val rows unchanged")
 
 
 def main() -> int:

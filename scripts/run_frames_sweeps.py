@@ -15,8 +15,8 @@ import hashlib
 import os
 import sys
 
-from mlffkit import experiments
-from mlffkit.experiments import frames_iso17, frames_md17
+from mlffkit import experiments, papers  # noqa: F401  (registers the experiments)
+from mlffkit.papers.frames import iso17 as frames_iso17, md17 as frames_md17
 from mlffkit.paths import REPO_ROOT
 
 SWEEPS = [(frames_md17.TABLE1, frames_md17.RUN), (frames_iso17.TABLE3, frames_iso17.RUN),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import mlffkit.papers  # noqa: F401  (registers the experiments)
 from mlffkit import cli, experiments
 from mlffkit.experiments import registry
 from mlffkit.results import Result
@@ -139,7 +140,7 @@ def test_papermill_parameter_error_is_one_line(capsys, tmp_path, compute_allowed
     script = tmp_path / "chapter.py"
     header = ("# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n"
               "#     language: python\n#     name: python3\n# ---\n\n")
-    script.write_text(header + '# %%\nfrom mlffkit.experiments import NotebookParameters\n'
+    script.write_text(header + '# %%\nimport mlffkit.papers\nfrom mlffkit.experiments import NotebookParameters\n'
                       'nb = NotebookParameters("spring_mass", globals())\n\n'
                       '# %% tags=["parameters"]\nprofile = "book"\nseeds = None\n\n'
                       '# %%\nnb.run(globals())\n')

@@ -41,7 +41,7 @@
 # trajectories.
 #
 # **Not in this chapter yet:** trained mlffkit models (Equiformer, PaiNN, SchNet). The scoring
-# function used here, `mlffkit.experiments.egraff_metrics.compare_trajectories`, takes plain
+# function used here, `mlffkit.papers.egraff.metrics.compare_trajectories`, takes plain
 # arrays, so their trajectories will be scored the same way once they exist.
 
 # %%
@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
-from mlffkit.experiments import egraff_metrics as em
+from mlffkit.papers.egraff import metrics as em
 from mlffkit.metrics import bin_centers, energy_violation, force_violation
 from mlffkit.plotting import PAPER, use_book_style
 

@@ -33,7 +33,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
-from mlffkit.experiments import frames_analysis as fa
+from mlffkit.papers.frames import analysis as fa
 from mlffkit.plotting import use_book_style
 
 use_book_style()

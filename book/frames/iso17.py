@@ -24,7 +24,7 @@
 # ([Generated sets](../data/generated_sets)): 37 isomers, GFN2-xTB Langevin MD at 500 K,
 # 500 consecutive frames 1 fs apart each, split ISO17-style into 30 training isomers
 # (frames 0-379), a within-distribution test block (frames 400-499 of the same isomers) and
-# 7 held-out isomers. The experiment is `mlffkit.experiments.frames_iso17`.
+# 7 held-out isomers. The experiment is `mlffkit.papers.frames.iso17`.
 
 # %%
 import numpy as np
@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
-from mlffkit.experiments import frames_analysis as fa
+from mlffkit.papers.frames import analysis as fa
 from mlffkit.plotting import PAPER, use_book_style
 
 use_book_style()

@@ -21,7 +21,7 @@
 # beats the $T=1$ baseline on most MD17 molecules and that $T=3$ ("acceleration") is worse:
 # *less is more*.
 #
-# This chapter re-runs that comparison with `mlffkit.experiments.frames_md17` on the four
+# This chapter re-runs that comparison with `mlffkit.papers.frames.md17` on the four
 # molecules whose consecutive MD17 frames we have, and asks two questions the paper's table
 # cannot answer:
 #
@@ -39,9 +39,9 @@ from IPython.display import Markdown, display
 
 from mlffkit import data
 from mlffkit.experiments import NotebookParameters
-from mlffkit.experiments import frames_analysis as fa
-from mlffkit.experiments import frames_md17 as fm
-from mlffkit.experiments import frames_training as ft
+from mlffkit.papers.frames import analysis as fa
+from mlffkit.papers.frames import md17 as fm
+from mlffkit.papers.frames import training as ft
 from mlffkit.models import build_model, preset
 from mlffkit.plotting import PAPER, use_book_style
 

@@ -21,7 +21,7 @@
 # representation. The paper reports the force MSE (in units of $10^{-9}$) for $T=1\dots6$ and
 # concludes that $T=2$ is best: one frame carries no dynamics, more than two are redundant.
 #
-# This chapter re-runs the experiment with `mlffkit.experiments.spring_mass` and tests that
+# This chapter re-runs the experiment with `mlffkit.papers.frames.spring_mass` and tests that
 # claim with paired statistics over seeds.
 #
 # **Physics first.** For $m=k=1$ the force is $F_t=-x_t$: it is a function of the *current*
@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
-from mlffkit.experiments import spring_mass as sm
+from mlffkit.papers.frames import spring_mass as sm
 from mlffkit.plotting import MODEL_COLORS, PAPER, use_book_style
 
 use_book_style()

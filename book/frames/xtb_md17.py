@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
-from mlffkit.experiments import frames_analysis as fa
+from mlffkit.papers.frames import analysis as fa
 from mlffkit.plotting import PAPER, use_book_style
 
 use_book_style()

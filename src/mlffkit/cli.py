@@ -15,7 +15,7 @@ from mlffkit.cli_args import assignment
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mlffkit import experiments
+    from mlffkit import experiments, papers  # noqa: F401  (papers register the experiments)
 
     result = experiments.run(args.experiment, args.profile, **dict(args.set or []))
     prov = result.provenance
@@ -29,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _experiments(args: argparse.Namespace) -> int:
-    from mlffkit import experiments
+    from mlffkit import experiments, papers  # noqa: F401  (papers register the experiments)
 
     print(experiments.describe(args.names or None))
     return 0

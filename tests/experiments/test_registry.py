@@ -1,5 +1,6 @@
 import pytest
 
+import mlffkit.papers  # noqa: F401  (registers the experiments)
 from mlffkit import experiments
 from mlffkit.experiments import NotebookParameters, registry
 

@@ -6,9 +6,10 @@ import math
 
 import pytest
 
+import mlffkit.papers  # noqa: F401  (registers the experiments)
 from mlffkit import experiments
 from mlffkit.experiments import NotebookParameters, registry
-from mlffkit.experiments import frames_training as ft
+from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Param, at_least, between, names_from, one_of, positive
 
 BAD = [

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mlffkit.training.data import LabelledBatch, Window
-from mlffkit.training.frames_hyperparameters import (BATCH_SIZE_BY_WINDOW, ISO17_LOSS_WEIGHTS,
+from mlffkit.papers.frames.hyperparameters import (BATCH_SIZE_BY_WINDOW, ISO17_LOSS_WEIGHTS,
                                                      LEARNING_RATE, MD17_LOSS_WEIGHTS,
                                                      frames_loss_weights)
 from mlffkit.training.losses import LossWeights

@@ -1,11 +1,10 @@
-"""One experiment per paper table or figure: ``params -> Result`` (see ``registry``)."""
+"""The experiment registry (core): an experiment is ``params -> Result`` with profiles and
+validated parameters (see ``registry``). The experiments themselves live in the paper
+packages, :mod:`mlffkit.papers`, and register when imported (``import mlffkit.papers``
+registers them all; the CLI does)."""
 
 from mlffkit.experiments.registry import (PROFILES, Experiment, NotebookParameters, describe,
                                           get, names, resolve, run)
-from mlffkit.experiments import spring_mass  # noqa: F401  (registers itself)
-from mlffkit.experiments import egraff_metrics  # noqa: F401  (registers itself)
-from mlffkit.experiments import frames_md17  # noqa: F401  (registers itself)
-from mlffkit.experiments import frames_iso17  # noqa: F401  (registers itself)
 
 __all__ = ["PROFILES", "Experiment", "NotebookParameters", "describe", "get", "names",
            "resolve", "run"]

@@ -3,7 +3,6 @@
 - :mod:`~mlffkit.training.losses`: energy/force/displacement losses as plain functions.
 - :mod:`~mlffkit.training.objectives`: ``EnergyForceObjective`` and ``FramesObjective``
   (FRAMES Eq. 2-5, λ_aux decayed linearly to 0).
-- :mod:`~mlffkit.training.frames_hyperparameters`: FRAMES Table 5 and §A.1/A.3 as data.
 - :mod:`~mlffkit.training.data`: labelled batches, FRAMES windows, a resumable loader.
 - :mod:`~mlffkit.training.trainer`: ``Trainer`` and ``TrainerConfig`` (EMA, schedules, early
   stopping, exact resume, DistributedDataParallel).
@@ -13,8 +12,6 @@
 from mlffkit.training.data import (BatchLoader, LabelledBatch, Structure, Window,
                                    collate_structures, collate_windows, trajectory_windows)
 from mlffkit.training.distributed import DistributedContext, init_distributed
-from mlffkit.training.frames_hyperparameters import (ISO17_LOSS_WEIGHTS, MD17_LOSS_WEIGHTS,
-                                                     frames_loss_weights)
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import TargetScales, fit_target_scales
 from mlffkit.training.objectives import EnergyForceObjective, FramesObjective, StepOutput
@@ -22,8 +19,8 @@ from mlffkit.training.trainer import Trainer, TrainerConfig, TrainResult
 
 __all__ = [
     "BatchLoader", "DistributedContext", "EnergyForceObjective", "FramesObjective",
-    "ISO17_LOSS_WEIGHTS", "LabelledBatch", "LossWeights", "MD17_LOSS_WEIGHTS", "StepOutput",
+    "LabelledBatch", "LossWeights", "StepOutput",
     "Structure", "TargetScales", "TrainResult", "Trainer", "TrainerConfig", "Window",
-    "collate_structures", "collate_windows", "fit_target_scales", "frames_loss_weights",
+    "collate_structures", "collate_windows", "fit_target_scales",
     "init_distributed", "trajectory_windows",
 ]

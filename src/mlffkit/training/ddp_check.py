@@ -23,13 +23,15 @@ import torch
 from mlffkit.training.data import BatchLoader, collate_windows, trajectory_windows
 from mlffkit.training.distributed import (DistributedContext, gather_objects,
                                           init_distributed, shutdown_distributed)
-from mlffkit.training.frames_hyperparameters import ISO17_LOSS_WEIGHTS
+from mlffkit.training.losses import LossWeights
 from mlffkit.training.objectives import FramesObjective
 from mlffkit.training.toy import PairPotential, ToyBatch, toy_trajectory
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 DTYPE = torch.float64
 TOLERANCE = 1e-6
+#: FRAMES' ISO17 weights (papers.frames.hyperparameters), repeated: core imports no paper.
+TOY_LOSS_WEIGHTS = LossWeights(energy=1, forces=80, aux=0.25)
 
 
 def train_toy(context: DistributedContext | None = None, steps: int = 6,
@@ -46,7 +48,7 @@ def train_toy(context: DistributedContext | None = None, steps: int = 6,
     loader = BatchLoader(items, global_batch,
                          lambda chunk: collate_windows(chunk, ToyBatch, DTYPE),
                          seed=seed, drop_last=True, rank=rank, world_size=world)
-    objective = FramesObjective(ISO17_LOSS_WEIGHTS)
+    objective = FramesObjective(TOY_LOSS_WEIGHTS)
     config = TrainerConfig(max_steps=steps, lr=1e-2, scheduler="cosine", warmup_steps=2,
                            ema_decay=0.9, grad_clip_norm=10.0, progress=False, seed=seed,
                            checkpoint_every=checkpoint_every)

@@ -10,7 +10,7 @@ from ase.md.verlet import VelocityVerlet
 
 from mlffkit import experiments
 from mlffkit.data import Frames, registry
-from mlffkit.experiments import egraff_metrics as em
+from mlffkit.papers.egraff import metrics as em
 from mlffkit.metrics import energy_violation, find_bonds, uniform_bin_edges
 
 EDGES = uniform_bin_edges(10.0, 0.02)

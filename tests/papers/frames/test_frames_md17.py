@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mlffkit import data, experiments
-from mlffkit.experiments import frames_md17
+from mlffkit.papers.frames import md17 as frames_md17
 
 needs_mirror = pytest.mark.skipif(not data.registry.mirror_dir().exists(),
                                   reason="the ../shared/data mirror is not beside this checkout")

@@ -20,12 +20,12 @@ import pandas as pd
 from mlffkit import data
 from mlffkit.data import generate
 from mlffkit.data.generate.store import sha256_file
-from mlffkit.experiments import frames_training as ft
+from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.training.data import structures_from_frames
-from mlffkit.training.frames_hyperparameters import LEARNING_RATE, frames_loss_weights
+from mlffkit.papers.frames.hyperparameters import LEARNING_RATE, frames_loss_weights
 
 SET = "xtb-iso17"
 

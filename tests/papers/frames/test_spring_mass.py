@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mlffkit import experiments
-from mlffkit.experiments import spring_mass as sm
+from mlffkit.papers.frames import spring_mass as sm
 
 
 def test_verlet_matches_analytic_oscillator():

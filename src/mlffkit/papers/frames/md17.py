@@ -30,12 +30,12 @@ import pandas as pd
 from mlffkit import data
 from mlffkit.data import generate
 from mlffkit.data.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
-from mlffkit.experiments import frames_training as ft
+from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, names_from, one_of, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.training.data import structures_from_frames
-from mlffkit.training.frames_hyperparameters import LEARNING_RATE, frames_loss_weights
+from mlffkit.papers.frames.hyperparameters import LEARNING_RATE, frames_loss_weights
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
 #: all eight MD17 molecules (Table 5 names), for the xtb-md17 trajectories

@@ -6,9 +6,9 @@ import pytest
 
 from mlffkit import experiments
 from mlffkit.data import generate
-from mlffkit.experiments import frames_analysis as fa
-from mlffkit.experiments import frames_iso17, frames_md17
-from mlffkit.experiments import frames_training as ft
+from mlffkit.papers.frames import analysis as fa
+from mlffkit.papers.frames import iso17 as frames_iso17, md17 as frames_md17
+from mlffkit.papers.frames import training as ft
 
 
 def _xtb_params(**over):

@@ -26,7 +26,7 @@ from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, betwe
 from mlffkit.runtime import default_device
 from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
                                    structures_from_frames, window_items)
-from mlffkit.training.frames_hyperparameters import BATCH_SIZE_BY_WINDOW
+from mlffkit.papers.frames.hyperparameters import BATCH_SIZE_BY_WINDOW
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import fit_target_scales
 from mlffkit.training.objectives import AUX_TARGETS, FramesObjective
