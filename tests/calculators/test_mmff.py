@@ -7,7 +7,7 @@ from ase.build import molecule
 from ase.calculators.fd import calculate_numerical_forces
 
 from mlffkit.calculators import MMFF94, MMFFParameterError, molecule_from_atoms
-from mlffkit.data.units import KCAL_MOL_TO_EV
+from mlffkit.units import KCAL_MOL_TO_EV
 
 
 def _ethanol(seed=0, noise=0.05):

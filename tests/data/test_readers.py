@@ -9,33 +9,20 @@ import shutil
 import h5py
 import numpy as np
 import pytest
-from ase import Atoms, units
+from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 import ase.db
 
 from mlffkit import data
-from mlffkit.data import (BOHR_TO_ANGSTROM, HARTREE_TO_EV, KCAL_MOL_TO_EV, KJ_MOL_TO_EV,
-                          DataError, DataFormatError, DataNotFoundError, Frames, FreeEnergySurface,
+from mlffkit.data import (DataError, DataFormatError, DataNotFoundError, Frames, FreeEnergySurface,
                           read, read_ase_db, read_deepmd, read_extxyz, read_hdf5,
                           read_isolated_atoms, read_nequip_npz, read_npz, read_pdb,
                           read_plumed_fes, read_rmd17, read_sgdml, read_sgdml_xyz,
                           write_extxyz)
+from mlffkit.units import (BOHR_TO_ANGSTROM, EGRAFF_KCAL_MOL_TO_EV, HARTREE_TO_EV, KCAL_MOL_TO_EV,
+                           KJ_MOL_TO_EV)
 
 RNG = np.random.default_rng(7)
-
-
-# -- unit factors ----------------------------------------------------------------------------
-def test_unit_factors_are_ase_values():
-    assert KCAL_MOL_TO_EV == pytest.approx(0.0433641, abs=1e-7)
-    assert KCAL_MOL_TO_EV == units.kcal / units.mol
-    assert HARTREE_TO_EV == pytest.approx(27.211386, abs=1e-6)
-    assert BOHR_TO_ANGSTROM == pytest.approx(0.529177, abs=1e-6)
-    assert KJ_MOL_TO_EV == pytest.approx(0.0103643, abs=1e-7)
-    assert data.EGRAFF_KCAL_MOL_TO_EV == 0.04336
-    assert data.units.force_factor("hartree/bohr") == HARTREE_TO_EV / BOHR_TO_ANGSTROM
-    assert data.units.force_factor("kcal/mol/Å") == KCAL_MOL_TO_EV
-    with pytest.raises(ValueError, match="unknown energy unit"):
-        data.units.energy_factor("erg")
 
 
 # -- npz -------------------------------------------------------------------------------------
@@ -497,7 +484,7 @@ def test_egraff_md17_is_md17_converted_with_0_04336(mirror):
     idx = rmd17.time[pick]
     assert pick.sum() > 20
     np.testing.assert_array_equal(egraff.positions[idx], rmd17.positions[pick])
-    ratio = data.EGRAFF_KCAL_MOL_TO_EV / KCAL_MOL_TO_EV
+    ratio = EGRAFF_KCAL_MOL_TO_EV / KCAL_MOL_TO_EV
     np.testing.assert_allclose(egraff.energy[idx], rmd17.extras["old_energies"][pick] * ratio,
                                rtol=1e-12)
     np.testing.assert_allclose(egraff.forces[idx], rmd17.extras["old_forces"][pick] * ratio,

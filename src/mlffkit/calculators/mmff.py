@@ -27,7 +27,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
-from mlffkit.data.units import KCAL_MOL_TO_EV
+from mlffkit.units import KCAL_MOL_TO_EV
 
 MMFF_VARIANTS = ("MMFF94", "MMFF94s")
 

@@ -9,7 +9,7 @@ positions and a resumed run bitwise identical to an uninterrupted one on the sam
 and thread count.
 
 Units: tblite works in hartree and bohr; the calculator returns eV and eV/Å with the factors
-of :mod:`mlffkit.data.units` (ASE's ``Hartree`` and ``Bohr``, as ``tblite.ase`` uses).
+of :mod:`mlffkit.units` (ASE's ``Hartree`` and ``Bohr``, as ``tblite.ase`` uses).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ase import units
 from ase.calculators.calculator import Calculator, CalculationFailed, all_changes
 from threadpoolctl import threadpool_limits
 
-from mlffkit.data.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
+from mlffkit.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 
 def tblite_version() -> str:

@@ -10,10 +10,11 @@ Typical use::
     traj = data.splits.rmd17_trajectory("aspirin")          # 9,633 frames, time = MD17 index
     data.count_windows(traj, 2)                             # 465 consecutive pairs
 
-See ``mlffkit data list`` for the registered names; units are eV, Å, fs inside.
+See ``mlffkit data list`` for the registered names; units are eV, Å, fs inside (the factors
+readers convert with are in :mod:`mlffkit.units`).
 """
 
-from . import registry, splits, units
+from . import registry, splits
 from .errors import (ChecksumMismatchError, DataError, DataFormatError, DataNotFoundError,
                      NotATrajectoryError)
 from .frames import Frames, concat, group_by_composition
@@ -22,19 +23,16 @@ from .readers import (FreeEnergySurface, read, read_ase, read_ase_db, read_deepm
                       read_pdb, read_plumed_fes, read_rmd17, read_sgdml, read_sgdml_xyz)
 from .registry import checksums, datasets, fetch, load, resolve, verify
 from .splits import Split, egraff_split, frames_split, rmd17_split, rmd17_trajectory
-from .units import (BOHR_TO_ANGSTROM, EGRAFF_KCAL_MOL_TO_EV, HARTREE_TO_EV, KCAL_MOL_TO_EV,
-                    KJ_MOL_TO_EV)
 from .windows import breaks, count_windows, segments, successors, windows
 from .writers import write_extxyz
 
 __all__ = [
-    "BOHR_TO_ANGSTROM", "ChecksumMismatchError", "DataError", "DataFormatError",
-    "DataNotFoundError", "EGRAFF_KCAL_MOL_TO_EV", "Frames", "FreeEnergySurface",
-    "HARTREE_TO_EV", "KCAL_MOL_TO_EV", "KJ_MOL_TO_EV", "NotATrajectoryError", "Split",
+    "ChecksumMismatchError", "DataError", "DataFormatError", "DataNotFoundError", "Frames",
+    "FreeEnergySurface", "NotATrajectoryError", "Split",
     "breaks", "checksums", "concat", "count_windows", "datasets", "egraff_split", "fetch",
     "frames_split", "group_by_composition", "load", "read", "read_ase", "read_ase_db",
     "read_deepmd", "read_extxyz", "read_hdf5", "read_isolated_atoms", "read_nequip_npz",
     "read_npz", "read_pdb", "read_plumed_fes", "read_rmd17", "read_sgdml", "read_sgdml_xyz",
     "registry", "resolve", "rmd17_split", "rmd17_trajectory", "segments", "splits",
-    "successors", "units", "verify", "windows", "write_extxyz",
+    "successors", "verify", "windows", "write_extxyz",
 ]

@@ -1,6 +1,6 @@
 """Readers: every file format the book uses, into :class:`~mlffkit.data.frames.Frames`.
 
-Units are converted here and only here, with the factors named in :mod:`.units`:
+Units are converted here and only here, with the factors named in :mod:`mlffkit.units`:
 
 =======================  ===========================================  ========================
 reader                   files                                        conversion
@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import DataError, DataFormatError, DataNotFoundError
 from .frames import Frames, group_by_composition
-from .units import KCAL_MOL_TO_EV, energy_factor, force_factor, length_factor
+from mlffkit.units import KCAL_MOL_TO_EV, energy_factor, force_factor, length_factor
 
 _REFETCH = ("fix: if it is a registered file, delete it and run `mlffkit data fetch NAME`; "
             "else re-create it")

@@ -5,7 +5,7 @@ import pytest
 from ase.build import molecule
 
 from mlffkit.data.generate.molecules import MMFFPrior, build
-from mlffkit.data.units import KCAL_MOL_TO_EV
+from mlffkit.units import KCAL_MOL_TO_EV
 from mlffkit.calculators.xtb import GFN2xTB
 
 

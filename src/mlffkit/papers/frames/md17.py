@@ -29,7 +29,7 @@ import pandas as pd
 
 from mlffkit import data
 from mlffkit.data import generate
-from mlffkit.data.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
+from mlffkit.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
 from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, names_from, one_of, positive, register
 from mlffkit.results import Result
