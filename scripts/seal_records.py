@@ -13,10 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from mlffkit.atomic import atomic_write_bytes
+from mlffkit.files import atomic_write_bytes, sha256_of
 from mlffkit.paths import git_state
 from mlffkit.results import SCHEMA, ResultsStore, amended, record_checksum, record_key
-from mlffkit.data.registry import sha256_of
 
 REASON = "sealed: record_sha256 added over the record as stored (schema 1 -> 2)"
 

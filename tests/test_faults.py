@@ -102,14 +102,14 @@ def test_concurrent_requests_compute_once_and_agree(tmp_path):
 KILLED = textwrap.dedent("""
     import os, sys, time
     import numpy as np, pandas as pd
-    import mlffkit.atomic
+    import mlffkit.files
     from mlffkit.results import Result, ResultsStore
 
     def hang(src, dst):  # the process dies between writing the temporary file and renaming it
         print("writing", flush=True)
         time.sleep(600)
 
-    mlffkit.atomic.os.replace = hang
+    mlffkit.files.os.replace = hang
     ResultsStore(sys.argv[1]).load_or_run(
         "exp", {"a": 1.0}, lambda p: Result(tables={"t": pd.DataFrame({"x": [1]})},
                                             arrays={"arr": np.ones(3)}),
@@ -134,7 +134,7 @@ def test_kill_during_save_leaves_no_record_and_the_next_run_cleans_up(tmp_path, 
 
 
 def test_live_writers_part_files_are_kept(tmp_path):
-    from mlffkit.atomic import remove_stale_parts
+    from mlffkit.files import remove_stale_parts
 
     folder = tmp_path / "f"
     folder.mkdir()

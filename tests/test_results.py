@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlffkit.atomic import atomic_write_bytes
+from mlffkit.files import atomic_write_bytes
 from mlffkit.results import (CorruptRecordWarning, Result, ResultMissingError, ResultsStore,
                              record_key)
 

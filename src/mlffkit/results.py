@@ -58,8 +58,8 @@ import numpy as np
 import pandas as pd
 
 import mlffkit
-from mlffkit.atomic import atomic_write_bytes, remove_stale_parts
-from mlffkit.data.registry import cache_dir, sha256_of
+from mlffkit.files import atomic_write_bytes, remove_stale_parts, sha256_of
+from mlffkit.data.registry import cache_dir
 from mlffkit.paths import git_state, project_dir
 
 #: 2: every record carries ``record_sha256`` over all its other contents.

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 
-from mlffkit.atomic import atomic_target, remove_stale_parts
+from mlffkit.files import atomic_target, remove_stale_parts, sha256_of
 from mlffkit.paths import REPO_ROOT
 from .errors import ChecksumMismatchError, DataError, DataNotFoundError
 from .readers import READERS
@@ -135,15 +135,6 @@ class Dataset:
 
 
 # -- checksums -----------------------------------------------------------------------------
-def sha256_of(path) -> str:
-    """The sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class ChecksumCache:
     """The sha256 of files hashed by this process, each remembered with the file's (size,
     mtime_ns, inode, ctime_ns) at hashing time. Kept in memory only: a new process hashes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlffkit.atomic import atomic_target
+from mlffkit.files import atomic_target
 from .frames import Frames
 
 

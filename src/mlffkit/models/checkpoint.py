@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_write_bytes
+from mlffkit.files import atomic_write_bytes
 from .potential import Potential, build_model
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "CheckpointError"]
@@ -53,7 +53,7 @@ def _check_plain(obj, where: str) -> None:
 
 def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
     """Write ``model`` (config + weights + buffers) and ``extra`` to ``path`` atomically
-    (:func:`mlffkit.atomic.atomic_write_bytes`: a temporary file beside ``path``, fsynced,
+    (:func:`mlffkit.files.atomic_write_bytes`: a temporary file beside ``path``, fsynced,
     then renamed; on any error ``path`` is untouched)."""
     if not getattr(model, "config", None):
         raise ValueError("model.config is empty: build the model with build_model(config)")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mlffkit.atomic import atomic_target
+from mlffkit.files import atomic_target
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:

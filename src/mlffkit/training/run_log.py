@@ -8,7 +8,7 @@ import math
 import os
 from pathlib import Path
 
-from mlffkit.atomic import atomic_target, atomic_write_text
+from mlffkit.files import atomic_target, atomic_write_text
 
 
 def _plain(value):

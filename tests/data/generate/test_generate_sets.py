@@ -8,7 +8,8 @@ import pytest
 from mlffkit.data import generate as gen
 from mlffkit.data.generate import iso17, md17, shifts
 from mlffkit.data.generate.molecules import canonical, elements, ring_count
-from mlffkit.data.generate.store import sha256_file, write_npz
+from mlffkit.data.generate.store import write_npz
+from mlffkit.files import sha256_of
 
 
 def test_iso17_isomers_are_distinct_c7o2h10():
@@ -59,7 +60,7 @@ def test_npz_bytes_are_reproducible(tmp_path):
     arrays = {"x": np.arange(6.0).reshape(2, 3), "s": np.str_("CCO")}
     write_npz(tmp_path / "a.npz", arrays)
     write_npz(tmp_path / "b.npz", arrays)
-    assert sha256_file(tmp_path / "a.npz") == sha256_file(tmp_path / "b.npz")
+    assert sha256_of(tmp_path / "a.npz") == sha256_of(tmp_path / "b.npz")
     with np.load(tmp_path / "a.npz") as npz:
         np.testing.assert_array_equal(npz["x"], arrays["x"])
         assert str(npz["s"]) == "CCO"
@@ -96,9 +97,9 @@ def test_shifts_files_provenance_resume_and_verify(tmp_path):
     gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
     assert target.stat().st_mtime_ns == stamp
     # starting over reproduces the same bytes
-    first = sha256_file(target)
+    first = sha256_of(target)
     gen.generate("xtb-shifts", out_dir=tmp_path, resume=False, **TINY_SHIFTS)
-    assert target.stat().st_mtime_ns != stamp and sha256_file(target) == first
+    assert target.stat().st_mtime_ns != stamp and sha256_of(target) == first
 
 
 def test_verify_detects_tampered_missing_and_unlisted_files(tmp_path):
@@ -146,7 +147,7 @@ def test_md17_starts_from_the_rmd17_frame(tmp_path):
     shift = data["positions"][0].astype(float) - start
     np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape), atol=1e-5)
     entry = json.loads((folder / "provenance.json").read_text())["files"]["ethanol.npz"]
-    assert entry["start"]["sha256"] == sha256_file(source)
+    assert entry["start"]["sha256"] == sha256_of(source)
 
 
 @pytest.mark.parametrize("name", sorted(gen.SETS))
@@ -181,7 +182,6 @@ def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
 
 def test_load_frames_is_a_consecutive_trajectory_and_checksums_match_the_files():
     from mlffkit.data import generate
-    from mlffkit.data.generate.store import sha256_file
 
     frames = generate.load_frames("xtb-md17", "ethanol")
     raw = generate.load("xtb-md17", "ethanol")
@@ -193,4 +193,4 @@ def test_load_frames_is_a_consecutive_trajectory_and_checksums_match_the_files()
     assert np.abs(v_fd - v).max() < 0.05 * np.abs(v).max()
     (name, digest), = generate.checksums("xtb-md17", ["ethanol"]).items()
     assert name == "xtb-md17/ethanol.npz"
-    assert digest == sha256_file(generate.set_dir("xtb-md17") / "ethanol.npz")
+    assert digest == sha256_of(generate.set_dir("xtb-md17") / "ethanol.npz")

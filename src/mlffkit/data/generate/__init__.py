@@ -26,13 +26,15 @@ from typing import Any
 
 import numpy as np
 
+from mlffkit.files import sha256_of
+
 from ..frames import Frames
 from . import iso17, md17, shifts
 from .base import MDConfig, Member, SetSpec
 from .md import (checkpoint_run_hash, connectivity_changes, kinetic_temperature, run_hash,
                  run_langevin)
 from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_commit,
-                    read_provenance, sha256_file, verify_dir, write_json, write_npz)
+                    read_provenance, verify_dir, write_json, write_npz)
 
 __all__ = ["SETS", "generate", "verify", "load", "load_frames", "checksums", "members", "set_dir",
            "VerifyError"]
@@ -87,7 +89,7 @@ def generate(name: str, out_dir: Path | str | None = None, resume: bool = True,
     if the_spec.extra_files is not None:
         for rel in the_spec.extra_files(config, members, folder):
             path = folder / rel
-            prov["files"][rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+            prov["files"][rel] = {"sha256": sha256_of(path), "bytes": path.stat().st_size}
     prov["complete"] = True
     prov["finished_utc"] = _now()
     write_json(folder / PROVENANCE, prov)
@@ -192,7 +194,7 @@ def _finished(folder: Path, rel: str, member: Member, config: MDConfig,
                    config.calculator().describe())
     if entry.get("run_hash") != key or entry.get("dtype") != config.dtype:
         return None
-    return entry if sha256_file(path) == entry["sha256"] else None
+    return entry if sha256_of(path) == entry["sha256"] else None
 
 
 def _run_member(folder: Path, rel: str, member: Member, config: MDConfig, resume: bool,
@@ -222,7 +224,7 @@ def _run_member(folder: Path, rel: str, member: Member, config: MDConfig, resume
     checkpoint.unlink(missing_ok=True)
     temps = kinetic_temperature(member.numbers, frames["velocities"])
     return {
-        "sha256": sha256_file(path), "bytes": path.stat().st_size,
+        "sha256": sha256_of(path), "bytes": path.stat().st_size,
         "frames": int(len(frames["energy"])), "atoms": int(len(member.numbers)),
         "md_steps": traj.steps, "wall_time_s": round(traj.wall_time_s, 2),
         "cpu_time_s": round(traj.cpu_time_s, 2),

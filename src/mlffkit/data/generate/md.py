@@ -34,7 +34,7 @@ from ase.data import atomic_masses, covalent_radii
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
 
-from mlffkit.atomic import atomic_target
+from mlffkit.files import atomic_target
 from mlffkit.units import (ASE_VELOCITY_TO_ANGSTROM_PER_FS, FS_PER_PS,
                            friction_per_ps_to_ase)
 

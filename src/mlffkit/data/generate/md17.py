@@ -17,7 +17,7 @@ import numpy as np
 from ase.data import atomic_masses
 
 from .base import MDConfig, Member, SetSpec, member_seed
-from .store import sha256_file
+from mlffkit.files import sha256_of
 
 MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene", "salicylic",
              "toluene", "uracil")
@@ -58,7 +58,7 @@ def members(config: MD17Config) -> list[Member]:
             key=name, numbers=numbers, positions=positions, settings=config.langevin(),
             seed=member_seed(config.seed, name),
             info={"start": {"file": (RMD17_DIR / path.name).as_posix(),
-                            "sha256": sha256_file(path), "frame": config.start_frame}}))
+                            "sha256": sha256_of(path), "frame": config.start_frame}}))
     return out
 
 

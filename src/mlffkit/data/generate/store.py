@@ -18,9 +18,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from mlffkit.atomic import atomic_target
+from mlffkit.files import atomic_target, sha256_of
 from mlffkit.paths import git_state, project_dir
-from mlffkit.data.registry import sha256_of as sha256_file
 
 PROVENANCE = "provenance.json"
 PARTIAL_SUFFIX = ".partial.npz"
@@ -83,7 +82,7 @@ def verify_dir(set_dir: Path, raise_on_error: bool = True) -> dict[str, str]:
         path = set_dir / rel
         if not path.exists():
             status[rel] = "missing"
-        elif sha256_file(path) != entry["sha256"]:
+        elif sha256_of(path) != entry["sha256"]:
             status[rel] = "sha256 mismatch"
         else:
             status[rel] = "ok"

@@ -19,7 +19,7 @@ import pandas as pd
 
 from mlffkit import data
 from mlffkit.data import generate
-from mlffkit.data.generate.store import sha256_file
+from mlffkit.files import sha256_of
 from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, positive, register
 from mlffkit.results import Result
@@ -37,7 +37,7 @@ def scenarios() -> dict:
 
 def datasets(params: dict) -> dict[str, str]:
     return {**generate.checksums(SET),
-            f"{SET}/split.json": sha256_file(generate.set_dir(SET) / "split.json")}
+            f"{SET}/split.json": sha256_of(generate.set_dir(SET) / "split.json")}
 
 
 def _block(frames: data.Frames, bounds) -> np.ndarray:

@@ -1,6 +1,9 @@
-"""Atomic file creation, the one place for it: a temporary file beside the target, flushed
-and renamed into place only when complete; on any error it is removed and the target is
-untouched. Used by the results store, the data registry and writers, checkpoints and logs.
+"""Files: atomic creation and checksums, the one place for each.
+
+Atomic creation: a temporary file beside the target, flushed and renamed into place only when
+complete; on any error it is removed and the target is untouched. Used by the results store,
+the data registry and writers, the generated sets, checkpoints and logs. :func:`sha256_of` is
+the one file checksum (registry, results store, generated sets).
 
 The temporary file is named ``.<target name>.<pid>.<random>.part``: a process killed with
 SIGKILL cannot remove it, so :func:`remove_stale_parts` (called by the results store and the
@@ -11,6 +14,7 @@ umask), not ``mkstemp``'s private ``0600``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 PART_SUFFIX = ".part"
+_CHUNK = 1 << 20
 #: A ``.part`` file without a readable writer pid is stale once it is this old (seconds).
 UNOWNED_PART_AGE_S = 24 * 3600
 
@@ -107,3 +112,12 @@ def remove_stale_parts(folder: str | os.PathLike) -> list[Path]:
         except FileNotFoundError:  # its writer finished or another cleaner got there first
             continue
     return removed
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The sha256 of a file (hex), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
