@@ -399,15 +399,16 @@ def test_rng_state_survives_a_weights_only_checkpoint(tmp_path):
     safe loader."""
     import random
 
-    from mlffkit.training.checkpoint import (atomic_save, capture_rng_state, load_file,
-                                             restore_rng_state, seed_everything)
+    from mlffkit.files import save_torch
+    from mlffkit.training.checkpoint import (capture_rng_state, load_file, restore_rng_state,
+                                             seed_everything)
 
     def draws():
         return random.random(), np.random.random(), np.random.normal(), torch.rand(()).item()
 
     seed_everything(3)
     np.random.normal()  # leaves a cached Gaussian in numpy's state
-    atomic_save({"rng": capture_rng_state()}, tmp_path / "rng.pt")
+    save_torch({"rng": capture_rng_state()}, tmp_path / "rng.pt")
     expected = draws()
     restore_rng_state(load_file(tmp_path / "rng.pt")["rng"])
     assert draws() == expected

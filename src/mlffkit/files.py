@@ -3,7 +3,11 @@
 Atomic creation: a temporary file beside the target, flushed and renamed into place only when
 complete; on any error it is removed and the target is untouched. Used by the results store,
 the data registry and writers, the generated sets, checkpoints and logs. :func:`sha256_of` is
-the one file checksum (registry, results store, generated sets).
+the one file checksum (registry, results store, generated sets). :func:`save_torch` and
+:func:`load_torch` are the one atomic ``torch.save`` and the one safe ``torch.load``
+(``weights_only=True``: tensors and plain types only, a planted pickle runs nothing) under the
+potential checkpoints (:mod:`mlffkit.models.checkpoint`) and the trainer's state
+(:mod:`mlffkit.training.checkpoint`).
 
 The temporary file is named ``.<target name>.<pid>.<random>.part``: a process killed with
 SIGKILL cannot remove it, so :func:`remove_stale_parts` (called by the results store and the
@@ -20,7 +24,7 @@ import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 PART_SUFFIX = ".part"
 _CHUNK = 1 << 20
@@ -121,3 +125,43 @@ def sha256_of(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# -- torch files ---------------------------------------------------------------------------
+class UnreadableFileError(RuntimeError):
+    """A torch file that is corrupt, truncated, not a torch file, or holds more than tensors
+    and plain types (which could run code when unpickled in full)."""
+
+
+def save_torch(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename: a crash or an
+    exception at any point leaves the previous ``path`` (if any) untouched."""
+    import torch
+
+    with atomic_target(path) as tmp:
+        with open(tmp, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Path(path)
+
+
+def load_torch(path: str | os.PathLike, map_location: Any = None, *, what: str = "torch file",
+               fix: str | None = None) -> Any:
+    """``torch.load(path, weights_only=True)``: no pickled code is executed.
+
+    A missing file raises ``FileNotFoundError``; anything else that cannot be read raises
+    :class:`UnreadableFileError`, one message naming the file, ``what`` it should be, the cause
+    and (when given) the ``fix``."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated, corrupt or not a torch file, or unsafe content
+        cause = str(err).splitlines()[0] if str(err) else ""
+        raise UnreadableFileError(
+            f"{path} is not a readable {what} (tensors and plain types only): "
+            f"{type(err).__name__}: {cause}" + (f". Fix: {fix}" if fix else "")) from err

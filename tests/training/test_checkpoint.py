@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from mlffkit.training import checkpoint
-from mlffkit.training.checkpoint import (atomic_save, capture_rng_state, load_file,
-                                         restore_rng_state)
+from mlffkit.files import save_torch
+from mlffkit.training.checkpoint import capture_rng_state, load_file, restore_rng_state
 
 
 def test_failing_write_leaves_old_file_intact(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
-    atomic_save({"step": 1}, path)
+    save_torch({"step": 1}, path)
     real_save = torch.save
 
     def half_write_then_fail(obj, handle):
@@ -20,9 +19,9 @@ def test_failing_write_leaves_old_file_intact(tmp_path, monkeypatch):
         handle.truncate()
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint.torch, "save", half_write_then_fail)
+    monkeypatch.setattr(torch, "save", half_write_then_fail)
     with pytest.raises(OSError, match="disk full"):
-        atomic_save({"step": 2}, path)
+        save_torch({"step": 2}, path)
     assert load_file(path) == {"step": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary left over
 

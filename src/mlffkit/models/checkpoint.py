@@ -13,12 +13,11 @@ types and tensors only.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import torch
 
-from mlffkit.files import atomic_write_bytes
+from mlffkit.files import UnreadableFileError, load_torch, save_torch
 from .potential import Potential, build_model
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "CheckpointError"]
@@ -53,8 +52,8 @@ def _check_plain(obj, where: str) -> None:
 
 def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
     """Write ``model`` (config + weights + buffers) and ``extra`` to ``path`` atomically
-    (:func:`mlffkit.files.atomic_write_bytes`: a temporary file beside ``path``, fsynced,
-    then renamed; on any error ``path`` is untouched)."""
+    (:func:`mlffkit.files.save_torch`: a temporary file beside ``path``, fsynced, then
+    renamed; on any error ``path`` is untouched)."""
     if not getattr(model, "config", None):
         raise ValueError("model.config is empty: build the model with build_model(config)")
     payload = {
@@ -66,20 +65,16 @@ def save_checkpoint(model: Potential, path, extra: dict | None = None) -> Path:
     }
     _check_plain(payload["config"], "config")
     _check_plain(payload["extra"], "extra")
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return save_torch(payload, path)
 
 
 def read_checkpoint(path, map_location=None) -> dict:
     """The raw checkpoint dict (validated), without building a model."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # truncated, corrupt or not a torch file, or unsafe content
-        raise CheckpointError(f"{path} is not a readable mlffkit checkpoint ({type(err).__name__}: {err})") from err
+        payload = load_torch(path, map_location, what="mlffkit checkpoint")
+    except UnreadableFileError as err:
+        raise CheckpointError(str(err)) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an mlffkit potential checkpoint (no '{FORMAT}' marker)")
     if payload.get("version") != VERSION:

@@ -1,51 +1,28 @@
-"""Atomic checkpoint files and the random-number state that makes a resume exact.
+"""Training checkpoints and the random-number state that makes a resume exact.
 
-A training checkpoint holds only tensors and plain Python types (the RNG states included), so
-it is read with ``torch.load(weights_only=True)``: a planted file cannot run code."""
+A training checkpoint holds only tensors and plain Python types (the RNG states included); it
+is written atomically by :func:`mlffkit.files.save_torch` and read by :func:`load_file` with
+``torch.load(weights_only=True)``: a planted file cannot run code."""
 
 from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from mlffkit.files import atomic_target
-
-
-def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file in the same folder, fsync, then ``os.replace``.
-
-    A crash or an exception at any point leaves the previous ``path`` (if any) untouched; the
-    temporary file is removed on error."""
-    path = Path(path)
-    with atomic_target(path) as tmp:
-        with open(tmp, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-    return path
-
-
-class UnreadableCheckpointError(RuntimeError):
-    """A checkpoint file that is corrupt, truncated, or holds more than tensors and plain
-    types (which could run code when unpickled)."""
+from mlffkit.files import load_torch
 
 
 def load_file(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
-    """Load a checkpoint written by :func:`atomic_save`, with ``weights_only=True``."""
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # corrupt, truncated, or unsafe content refused by torch
-        raise UnreadableCheckpointError(
-            f"{path} is not a readable training checkpoint (tensors and plain types only): "
-            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}. Fix: "
-            "delete it to start afresh, or resume from a checkpoint this code wrote") from err
+    """Load a training checkpoint (written with :func:`mlffkit.files.save_torch`) with
+    ``weights_only=True``; an unreadable one raises :class:`mlffkit.files.UnreadableFileError`
+    saying how to go on."""
+    return load_torch(path, map_location, what="training checkpoint",
+                      fix="delete it to start afresh, or resume from a checkpoint this code "
+                          "wrote")
 
 
 def seed_everything(seed: int) -> None:

@@ -37,8 +37,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from mlffkit.training.checkpoint import (atomic_save, capture_rng_state, load_file,
-                                         restore_rng_state, seed_everything)
+from mlffkit.files import save_torch
+from mlffkit.training.checkpoint import (capture_rng_state, load_file, restore_rng_state,
+                                         seed_everything)
 from mlffkit.training.data import move_to
 from mlffkit.training.distributed import DistributedContext, gather_objects
 from mlffkit.training.early_stopping import EarlyStopping
@@ -138,7 +139,7 @@ class ObjectiveModule(nn.Module):
 
 def save_weights(model: nn.Module, path: Path) -> None:
     """Default export: ``{"model": state_dict}`` written atomically."""
-    atomic_save({"model": model.state_dict()}, path)
+    save_torch({"model": model.state_dict()}, path)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -272,7 +273,7 @@ class Trainer:
     def save_checkpoint(self) -> None:
         state = self.state_dict()
         if self.run_dir is not None and self.context.is_main:
-            atomic_save(state, self.last_checkpoint)
+            save_torch(state, self.last_checkpoint)
 
     def averaged_weights(self):
         """Context in which the model holds its EMA weights (raw weights without EMA)."""
