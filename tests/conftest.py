@@ -16,3 +16,14 @@ def one_torch_thread():
     models on a shared 2-core machine."""
     with torch_threads(1):
         yield
+
+
+@pytest.fixture
+def isolated_data_env(monkeypatch, tmp_path_factory):
+    """No user data dir, no offline flag, and a per-session checksum cache in a temp dir, so
+    tests neither read nor write the developer's ~/.cache/mlffkit (autouse in tests/data,
+    tests/reference and tests/cli)."""
+    monkeypatch.delenv("MLFFKIT_DATA", raising=False)
+    monkeypatch.delenv("MLFFKIT_OFFLINE", raising=False)
+    cache = tmp_path_factory.getbasetemp() / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))

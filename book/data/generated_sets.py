@@ -18,14 +18,14 @@
 # form they need: full, time-ordered MD17 trajectories (FRAMES' temporal windows, Fu et al.'s
 # simulations), ISO17 (129 C7O2H10 isomers), and pools of molecules that differ from a
 # training set in one controlled way (Kreiman & Krishnapriyan's distribution shifts).
-# `mlffkit.data.generate` makes stand-ins with a real quantum-chemistry engine,
+# `mlffkit.reference` makes stand-ins with a real quantum-chemistry engine,
 # **GFN2-xTB** (tblite), driven by ASE's Langevin thermostat, and commits them under
 # `data/generated/` with a provenance record and checksums. Every number on this page is read
 # from those files; nothing is computed here beyond temperatures from the stored velocities.
 #
-# Regenerate a set with `mlffkit data generate NAME` (`mlffkit.data.generate.generate(NAME)`:
+# Regenerate a set with `mlffkit data generate NAME` (`mlffkit.reference.generate(NAME)`:
 # resumable, and bitwise reproducible on the same machine) and check it with
-# `mlffkit.data.generate.verify(NAME)`; `data/generated/README.md` lists every key and unit.
+# `mlffkit.reference.verify(NAME)`; `data/generated/README.md` lists every key and unit.
 
 # %%
 import json
@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mlffkit.data import generate as gen
-from mlffkit.data.generate.md import harmonic_thermostat_check, kinetic_temperature
+from mlffkit import reference as gen
+from mlffkit.reference.md import harmonic_thermostat_check, kinetic_temperature
 from mlffkit.plotting import use_book_style
 
 use_book_style()
@@ -198,7 +198,7 @@ display(Markdown(
 # The 1 fs step (ISO17's) is coarse for X–H stretches (periods of 9–11 fs), and the Langevin
 # integrator then samples a kinetic temperature below the target. A seconds-long check on
 # hydrogen atoms in harmonic wells under the same integrator and friction units shows the size
-# of that bias (`mlffkit.data.generate.md.harmonic_thermostat_check`; the statistical error
+# of that bias (`mlffkit.reference.md.harmonic_thermostat_check`; the statistical error
 # is a few kelvin): positions sample a slightly hotter, velocities a colder distribution than
 # the target. Halving the step, as `xtb-md17` and `xtb-shifts` do, shrinks the bias several
 # times; ISO17's own DFT data share the 1 fs step.

@@ -64,7 +64,7 @@ def test_units_match_rdkit_kcal_per_mol():
 
 def test_same_energy_as_the_smiles_built_prior():
     """Bonds perceived from the geometry give the force field that the SMILES gives."""
-    from mlffkit.data.generate.molecules import MMFFPrior, build
+    from mlffkit.reference.molecules import MMFFPrior, build
 
     mol = build("OC(=O)c1ccccc1O", seed=0)  # salicylic acid
     atoms = Atoms(numbers=mol.numbers, positions=mol.positions)

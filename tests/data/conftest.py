@@ -12,13 +12,8 @@ NO_MIRROR = "the data mirror ../shared/data is absent (a fresh clone); real-data
 
 
 @pytest.fixture(autouse=True)
-def isolated_data_env(monkeypatch, tmp_path_factory):
-    """No user data dir, no offline flag, and a per-session checksum cache in a temp dir, so
-    tests neither read nor write the developer's ~/.cache/mlffkit."""
-    monkeypatch.delenv("MLFFKIT_DATA", raising=False)
-    monkeypatch.delenv("MLFFKIT_OFFLINE", raising=False)
-    cache = tmp_path_factory.getbasetemp() / "xdg-cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+def _isolated(isolated_data_env):
+    """Every data-layer test runs in :func:`isolated_data_env` (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_verify_on_the_mirror(mirror, capsys):
 def test_generated_sets_verify_through_the_cli(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from mlffkit.data import generate
+    from mlffkit import reference as generate
 
     committed = generate.set_dir("xtb-shifts")
     if not committed.exists():

@@ -1,5 +1,5 @@
-"""Data: registry, readers, the ``Frames`` container, temporal windows, splits, and the
-reference-data generators (``generate``).
+"""Data: registry, readers, the ``Frames`` container, temporal windows and splits (the
+reference-data generators that use them are :mod:`mlffkit.reference`).
 
 Typical use::
 

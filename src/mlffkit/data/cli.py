@@ -57,7 +57,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Hash every matching file where it is found; 0 only if all are present and match.
     Generated sets (``xtb-*``) are checked against their committed provenance."""
-    from . import generate
+    from mlffkit import reference as generate
 
     wanted = [n for n in args.names if n not in generate.SETS]
     sets = [n for n in args.names if n in generate.SETS] or (
@@ -82,7 +82,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """(Re)create a generated reference set with its own engine, resuming by default."""
-    from . import generate
+    from mlffkit import reference as generate
 
     folder = generate.generate(args.name, resume=not args.restart, **dict(args.set or []))
     print(folder)

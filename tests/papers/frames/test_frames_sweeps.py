@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from mlffkit import experiments
-from mlffkit.data import generate
+from mlffkit import reference as generate
 from mlffkit.papers.frames import analysis as fa
 from mlffkit.papers.frames import iso17 as frames_iso17, md17 as frames_md17
 from mlffkit.papers.frames import training as ft

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mlffkit import data
-from mlffkit.data import generate
+from mlffkit import reference as generate
 from mlffkit.files import sha256_of
 from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, positive, register

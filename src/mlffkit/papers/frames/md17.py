@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mlffkit import data
-from mlffkit.data import generate
+from mlffkit import reference as generate
 from mlffkit.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
 from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, names_from, one_of, positive, register

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from mlffkit.data import generate as gen
-from mlffkit.data.generate import iso17, md17, shifts
-from mlffkit.data.generate.molecules import canonical, elements, ring_count
-from mlffkit.data.generate.store import write_npz
+from mlffkit import reference as gen
+from mlffkit.reference import iso17, md17, shifts
+from mlffkit.reference.molecules import canonical, elements, ring_count
+from mlffkit.reference.store import write_npz
 from mlffkit.files import sha256_of
 
 
@@ -165,7 +165,7 @@ def test_committed_set_matches_its_checksums(name):
 def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
     from ase.build import molecule
 
-    from mlffkit.data.generate.md import Interrupted, LangevinSettings, run_langevin
+    from mlffkit.reference.md import Interrupted, LangevinSettings, run_langevin
     from mlffkit.calculators.xtb import GFN2xTB
 
     stale = tmp_path / "xtb-shifts" / "test_elements" / "00_CH4S.partial.npz"
@@ -181,7 +181,7 @@ def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
 
 
 def test_load_frames_is_a_consecutive_trajectory_and_checksums_match_the_files():
-    from mlffkit.data import generate
+    from mlffkit import reference as generate
 
     frames = generate.load_frames("xtb-md17", "ethanol")
     raw = generate.load("xtb-md17", "ethanol")

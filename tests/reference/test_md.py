@@ -9,7 +9,7 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import thermalize_momenta
 
 from mlffkit.units import ASE_VELOCITY_TO_ANGSTROM_PER_FS, friction_per_ps_to_ase
-from mlffkit.data.generate.md import (Interrupted, LangevinSettings,
+from mlffkit.reference.md import (Interrupted, LangevinSettings,
                                       connectivity_changes,
                                       kinetic_temperature, run_langevin)
 from mlffkit.calculators.xtb import GFN2xTB
@@ -110,7 +110,7 @@ def test_connectivity_changes_counts_broken_bonds():
 
 
 def test_harmonic_check_recovers_the_target_temperature_at_a_small_step():
-    from mlffkit.data.generate.md import harmonic_thermostat_check
+    from mlffkit.reference.md import harmonic_thermostat_check
 
     quick = dict(friction_per_ps=50.0, n_atoms=256, n_steps=800)
     fine = harmonic_thermostat_check(period_fs=30.0, timestep_fs=0.25, **quick)

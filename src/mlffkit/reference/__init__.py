@@ -1,5 +1,7 @@
 """Reference-data generators: GFN2-xTB (tblite) Langevin MD with ASE, written with provenance.
 
+A layer above ``data`` and ``calculators``, which it uses (``data`` never imports it).
+
 Sets (``SETS``): ``xtb-md17``, ``xtb-iso17``, ``xtb-shifts``; the data folder's README
 documents their files and keys.
 
@@ -28,7 +30,7 @@ import numpy as np
 
 from mlffkit.files import sha256_of
 
-from ..frames import Frames
+from mlffkit.data.frames import Frames
 from . import iso17, md17, shifts
 from .base import MDConfig, Member, SetSpec
 from .md import (checkpoint_run_hash, connectivity_changes, kinetic_temperature, run_hash,
@@ -160,7 +162,7 @@ def _provenance_head(name: str, the_spec: SetSpec, config: MDConfig,
         "schema": SCHEMA, "set": name, "summary": the_spec.summary, "complete": False,
         "created_utc": _now(), "git_commit": git_commit(),
         "command": command(name, overrides),
-        "python_call": f"mlffkit.data.generate.generate({name!r}, **{overrides!r})",
+        "python_call": f"mlffkit.reference.generate({name!r}, **{overrides!r})",
         "engine": calc.describe(),
         "md": {"driver": f"ase.md.langevin.Langevin (ASE {ase.__version__})",
                "constraint": "ase.constraints.FixCom",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
-from mlffkit.data.generate.molecules import MMFFPrior, build
+from mlffkit.reference.molecules import MMFFPrior, build
 from mlffkit.units import KCAL_MOL_TO_EV
 from mlffkit.calculators.xtb import GFN2xTB
 
