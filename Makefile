@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 book: chapters html
 
 chapters: env
-	$(PY) -m mlffkit.cli book execute
+	$(PY) -m mlffkit book execute
 
 html: env
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
@@ -32,7 +32,7 @@ test: env
 
 # Recompute every stored result, ignoring the store.
 reproduce: env
-	MLFFKIT_RECOMPUTE=1 $(PY) -m mlffkit.cli book execute
+	MLFFKIT_RECOMPUTE=1 $(PY) -m mlffkit book execute
 
 clean:
 	rm -rf _build

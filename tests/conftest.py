@@ -1,5 +1,6 @@
 import pytest
 
+from mlffkit.data import registry
 from mlffkit.runtime import torch_threads
 
 
@@ -27,3 +28,13 @@ def isolated_data_env(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("MLFFKIT_OFFLINE", raising=False)
     cache = tmp_path_factory.getbasetemp() / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+
+
+@pytest.fixture
+def mirror():
+    """The data mirror's path (``../shared/data``); skips the test when it is absent."""
+    path = registry.mirror_dir()
+    if not path.is_dir():
+        pytest.skip("the data mirror ../shared/data is absent (a fresh clone); real-data "
+                    "tests skipped")
+    return path

@@ -1,27 +1,17 @@
-"""Fixtures for the data-layer tests: an isolated cache, the mirror (or a skip), tiny data."""
+"""Fixtures for the data-layer tests: an isolated cache, tiny data (``mirror`` and
+``isolated_data_env`` are in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mlffkit.data import Frames, registry
-
-MIRROR = registry.mirror_dir()
-NO_MIRROR = "the data mirror ../shared/data is absent (a fresh clone); real-data tests skipped"
+from mlffkit.data import Frames
 
 
 @pytest.fixture(autouse=True)
 def _isolated(isolated_data_env):
     """Every data-layer test runs in :func:`isolated_data_env` (tests/conftest.py)."""
-
-
-@pytest.fixture
-def mirror():
-    """The data mirror's path; skips the test when it is absent."""
-    if not MIRROR.is_dir():
-        pytest.skip(NO_MIRROR)
-    return MIRROR
 
 
 def _md_positions(n: int, n_atoms: int = 4, phase: float = 0.0, seed: int = 0) -> np.ndarray:

@@ -13,9 +13,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from mlffkit import data
-from mlffkit.data import (ChecksumMismatchError, DataNotFoundError, build_registry, cli,
-                          registry)
+from mlffkit import cli, data
+from mlffkit.data import ChecksumMismatchError, DataNotFoundError, build_registry, registry
 from mlffkit.data.registry import ChecksumCache, Registry
 
 
@@ -23,7 +22,7 @@ from mlffkit.data.registry import ChecksumCache, Registry
 def test_registry_json_is_up_to_date_with_the_manifest(mirror):
     assert build_registry.build_from_file(mirror / "MANIFEST.json") == \
         build_registry.REGISTRY_JSON.read_text(), (
-            "registry.json is stale: run python -m mlffkit.data.build_registry "
+            "registry.json is stale: run mlffkit data build-registry "
             "../shared/data/MANIFEST.json")
 
 
@@ -289,7 +288,7 @@ def test_mlffkit_data_must_be_a_directory(kind, monkeypatch, tmp_path, capsys):
     why = "does not exist; fix: create it" if kind == "missing" else "is a file, not a dir"
     with pytest.raises(DataNotFoundError, match=f"MLFFKIT_DATA={value} {why}.*unset"):
         data.resolve("schnetpack/ethanol_snip")
-    assert cli.main(["fetch", "schnetpack/ethanol_snip"]) == 2
+    assert cli.main(["data", "fetch", "schnetpack/ethanol_snip"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"MLFFKIT_DATA={value}" in err
 

@@ -1,7 +1,7 @@
 """Build ``registry.json`` (the committed dataset registry) from the data mirror's MANIFEST.json.
 
-    python -m mlffkit.data.build_registry ../shared/data/MANIFEST.json   # rewrites registry.json
-    python -m mlffkit.data.build_registry --check ../shared/data/MANIFEST.json
+    mlffkit data build-registry ../shared/data/MANIFEST.json   # rewrites registry.json
+    mlffkit data build-registry --check ../shared/data/MANIFEST.json
 
 Every file of the manifest is registered (upstream URL, sha256, size, license, citation); the
 named *datasets* (what ``mlffkit.data.load(name)`` reads) are made by the rules in
@@ -11,11 +11,9 @@ import time. Run this again when the mirror's manifest changes, and commit the r
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -230,29 +228,3 @@ def build_from_file(manifest_path) -> str:
     raw = Path(manifest_path).read_bytes()
     return render(build(json.loads(raw), hashlib.sha256(raw).hexdigest()))
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("manifest", help="the data mirror's MANIFEST.json")
-    parser.add_argument("-o", "--output", default=str(REGISTRY_JSON))
-    parser.add_argument("--check", action="store_true",
-                        help="only check that the output is up to date (exit 1 if not)")
-    args = parser.parse_args(argv)
-    text = build_from_file(args.manifest)
-    output = Path(args.output)
-    if args.check:
-        current = output.read_text() if output.exists() else ""
-        if current != text:
-            print(f"{output} is out of date; run python -m mlffkit.data.build_registry "
-                  f"{args.manifest}", file=sys.stderr)
-            return 1
-        return 0
-    output.write_text(text)
-    table = json.loads(text)
-    n_files = sum(len(s["files"]) for s in table["sources"].values())
-    print(f"wrote {output}: {n_files} files, {len(table['datasets'])} datasets")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``mlffkit data list|fetch|verify``: the dataset registry from the command line.
+"""``mlffkit data ...``: the dataset registry and our generated sets from the command line.
 
     mlffkit data list ['rmd17/aspirin/*']     names, formats, sizes, where each is found
     mlffkit data fetch NAME...                resolve (download where needed), print paths
@@ -8,21 +8,26 @@
     mlffkit data generate NAME [--restart] [--set K=V]
                                               (re)create a generated set (xtb-md17, ...),
                                               resuming unfinished members
+    mlffkit data build-registry MANIFEST [--check]
+                                              rewrite (or check) registry.json from the
+                                              data mirror's MANIFEST.json
 
 NAME is a dataset (``egraff/md17/aspirin/test``), a file (its path in the mirror) or a glob.
-Wire it into a parser with :func:`add_subparser`; :func:`main` runs it on its own.
+Wire it into a parser with :func:`add_subparser`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import Sequence
+from pathlib import Path
 
-from mlffkit.cli_args import assignment
+from mlffkit.data import build_registry
+from mlffkit.data.errors import DataError
+from mlffkit.data.registry import Registry, default_registry
 
-from .errors import DataError
-from .registry import Registry, default_registry
+from .args import assignment
 
 
 def _registry(args) -> Registry:
@@ -57,11 +62,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Hash every matching file where it is found; 0 only if all are present and match.
     Generated sets (``xtb-*``) are checked against their committed provenance."""
-    from mlffkit import reference as generate
+    from mlffkit import reference
 
-    wanted = [n for n in args.names if n not in generate.SETS]
-    sets = [n for n in args.names if n in generate.SETS] or (
-        [] if args.names else sorted(generate.SETS))
+    wanted = [n for n in args.names if n not in reference.SETS]
+    sets = [n for n in args.names if n in reference.SETS] or (
+        [] if args.names else sorted(reference.SETS))
     counts = {"ok": 0, "mismatch": 0, "missing": 0}
     if wanted or not args.names:
         for result in _registry(args).verify(wanted or None):
@@ -72,7 +77,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
               f"{counts['mismatch']} mismatched, {counts['missing']} missing")
     bad_sets = 0
     for name in sets:
-        statuses = generate.verify(name, raise_on_error=False)
+        statuses = reference.verify(name, raise_on_error=False)
         problems = {f: s for f, s in statuses.items() if s not in ("ok", "partial")}
         bad_sets += bool(problems)
         print(f"generated set {name}: {len(statuses) - len(problems)} ok"
@@ -82,10 +87,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """(Re)create a generated reference set with its own engine, resuming by default."""
-    from mlffkit import reference as generate
+    from mlffkit import reference
 
-    folder = generate.generate(args.name, resume=not args.restart, **dict(args.set or []))
+    folder = reference.generate(args.name, resume=not args.restart, **dict(args.set or []))
     print(folder)
+    return 0
+
+
+def cmd_build_registry(args: argparse.Namespace) -> int:
+    """Rewrite ``registry.json`` from the mirror's manifest, or (``--check``) exit 1 if it is
+    out of date."""
+    text = build_registry.build_from_file(args.manifest)
+    output = Path(args.output)
+    if args.check:
+        current = output.read_text() if output.exists() else ""
+        if current != text:
+            print(f"{output} is out of date; run mlffkit data build-registry {args.manifest}",
+                  file=sys.stderr)
+            return 1
+        return 0
+    output.write_text(text)
+    table = json.loads(text)
+    n_files = sum(len(s["files"]) for s in table["sources"].values())
+    print(f"wrote {output}: {n_files} files, {len(table['datasets'])} datasets")
     return 0
 
 
@@ -103,9 +127,10 @@ def _guard(func):
 
 
 def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Add ``data list|fetch|verify`` to ``subparsers`` (from ``add_subparsers()``); each
+    """Add ``data list|fetch|verify|generate|build-registry`` to ``subparsers`` (from ``add_subparsers()``); each
     sub-command sets ``func(args) -> exit status``."""
-    data = subparsers.add_parser("data", help="registered datasets: list, fetch, verify",
+    data = subparsers.add_parser("data", help="registered datasets and generated sets: list, "
+                                 "fetch, verify, generate, build-registry",
                                  description=__doc__.splitlines()[0])
     sub = data.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser("list", help="registered datasets and where they are found")
@@ -127,16 +152,12 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", type=assignment, metavar="NAME=VALUE",
                    help="override a generator setting (a Python literal)")
     p.set_defaults(func=_guard(cmd_generate))
+    p = sub.add_parser("build-registry", help="rewrite (or check) registry.json from the data "
+                       "mirror's MANIFEST.json")
+    p.add_argument("manifest", help="the data mirror's MANIFEST.json")
+    p.add_argument("-o", "--output", default=str(build_registry.REGISTRY_JSON))
+    p.add_argument("--check", action="store_true",
+                   help="only check that the output is up to date (exit 1 if not)")
+    p.set_defaults(func=cmd_build_registry)
     return data
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mlffkit.data.cli list|fetch|verify ...`` (the same as ``mlffkit data``)."""
-    parser = argparse.ArgumentParser(prog="mlffkit")
-    add_subparser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

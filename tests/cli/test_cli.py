@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import mlffkit
 import mlffkit.papers  # noqa: F401  (registers the experiments)
 from mlffkit import cli, experiments
 from mlffkit.experiments import registry
@@ -149,3 +150,16 @@ def test_papermill_parameter_error_is_one_line(capsys, tmp_path, compute_allowed
     assert code == 2 and "Traceback" not in err
     assert err.splitlines()[-1] == (f"mlffkit: error: {script}: spring_mass: seeds='two' is "
                                     "invalid: expected a positive int; e.g. seeds=10")
+
+
+def test_version_and_python_dash_m(capsys):
+    import subprocess
+    import sys
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == \
+        f"mlffkit {mlffkit.__version__}"
+    out = subprocess.run([sys.executable, "-m", "mlffkit", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("usage: mlffkit") and "run" in out and "data" in out

@@ -1,4 +1,4 @@
-"""``mlffkit data list|fetch|verify`` through its argparse wiring (add_subparser)."""
+"""``mlffkit data list|fetch|verify|generate|build-registry`` (mlffkit.cli.data)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import hashlib
 
 import pytest
 
-from mlffkit.data import cli
+from mlffkit import cli
+from mlffkit.cli import data as data_cli
 from mlffkit.data.registry import ChecksumCache, Registry
 
 
 def _parse(argv, registry=None):
     parser = argparse.ArgumentParser(prog="mlffkit")
-    cli.add_subparser(parser.add_subparsers(dest="command", required=True))
+    data_cli.add_subparser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["data", *argv])
     args.registry = registry
     return args
@@ -62,9 +63,9 @@ def test_errors_are_one_line(toy, capsys):
 
 
 def test_verify_on_the_mirror(mirror, capsys):
-    assert cli.main(["verify"]) == 0
+    assert cli.main(["data", "verify"]) == 0
     assert "0 mismatched, 0 missing" in capsys.readouterr().out
-    assert cli.main(["list", "rmd17/aspirin/*"]) == 0
+    assert cli.main(["data", "list", "rmd17/aspirin/*"]) == 0
     out = capsys.readouterr().out
     assert out.count("rmd17/aspirin/") == 10 and "mirror" in out
 
@@ -72,24 +73,33 @@ def test_verify_on_the_mirror(mirror, capsys):
 def test_generated_sets_verify_through_the_cli(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from mlffkit import reference as generate
+    from mlffkit import reference
 
-    committed = generate.set_dir("xtb-shifts")
+    committed = reference.set_dir("xtb-shifts")
     if not committed.exists():
         pytest.skip("generated set xtb-shifts is not in this checkout")
     copy = tmp_path / "xtb-shifts"
     shutil.copytree(committed, copy)
     monkeypatch.setenv("MLFFKIT_GENERATED_DIR", str(tmp_path))
-    assert cli.main(["verify", "xtb-shifts"]) == 0
+    assert cli.main(["data", "verify", "xtb-shifts"]) == 0
     assert "xtb-shifts: 80 ok" in capsys.readouterr().out
     victim = sorted(copy.rglob("*.npz"))[0]
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     victim.write_bytes(bytes(blob))
-    assert cli.main(["verify", "xtb-shifts"]) == 1
+    assert cli.main(["data", "verify", "xtb-shifts"]) == 1
     assert victim.name in capsys.readouterr().out
 
 
 def test_generate_unknown_set_is_one_line(capsys):
-    assert cli.main(["generate", "nope"]) == 2
+    assert cli.main(["data", "generate", "nope"]) == 2
     assert "valid: xtb-md17, xtb-iso17, xtb-shifts" in capsys.readouterr().err
+
+
+def test_build_registry_check(mirror, tmp_path, capsys):
+    manifest = str(mirror / "MANIFEST.json")
+    assert cli.main(["data", "build-registry", "--check", manifest]) == 0
+    stale = tmp_path / "registry.json"
+    stale.write_text("{}")
+    assert cli.main(["data", "build-registry", "--check", "-o", str(stale), manifest]) == 1
+    assert "is out of date; run mlffkit data build-registry" in capsys.readouterr().err

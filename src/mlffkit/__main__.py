@@ -1,0 +1,7 @@
+"""``python -m mlffkit ...``: the same as the ``mlffkit`` command."""
+
+import sys
+
+from mlffkit.cli import main
+
+sys.exit(main())
