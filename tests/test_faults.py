@@ -374,7 +374,7 @@ def load_sites():
     from mlffkit.models import load_checkpoint
     from mlffkit.models.checkpoint import read_checkpoint
     from mlffkit.training.checkpoint import load_file
-    from mlffkit.training.ddp_check import train_toy
+    from mlffkit.papers.frames.ddp_check import train_toy
 
     return {
         "training.checkpoint.load_file": load_file,

@@ -21,7 +21,7 @@
 # most molecules. Here both variants run on the MD17 setting of the
 # [Table 1 chapter](md17) (same data, model, budget and seeds; the $T=1$ and $T=2$ runs are
 # the same stored records). The next frame's energy and forces come from the same auxiliary
-# trunk (`Potential.predict_next_frame`): per-atom scalars summed to an energy and per-atom
+# trunk (`DisplacementHead.predict_next_frame`): per-atom scalars summed to an energy and per-atom
 # vectors read directly as forces, both on the energy head's scale. They cannot be a gradient,
 # because the next positions are not an input; the paper does not say how its head produces
 # them.

@@ -42,7 +42,8 @@ from mlffkit.experiments import NotebookParameters
 from mlffkit.papers.frames import analysis as fa
 from mlffkit.papers.frames import md17 as fm
 from mlffkit.papers.frames import training as ft
-from mlffkit.models import build_model, preset
+from mlffkit.models import build_model
+from mlffkit.papers.frames.heads import displacement_head_for
 from mlffkit.plotting import PAPER, use_book_style
 
 use_book_style()
@@ -108,8 +109,9 @@ def draw_overview(molecule: str = "aspirin", T: int = 2):
     from mlffkit.training.data import collate_structures, structures_from_frames
 
     frames = fm._train_source(molecule)
-    net = build_model(preset(params["model"], displacement_head={"frames": T}))
+    net = build_model(params["model"])
     groups = {k: sum(p.numel() for p in v) for k, v in net.parameter_groups().items()}
+    groups["displacement_head"] = sum(p.numel() for p in displacement_head_for(net, T).parameters())
     head = sum(p.numel() for p in net.energy_head.parameters())
     body = groups["representation"] + groups["main_head"] - head
     batch = collate_structures(structures_from_frames(frames[:1])).batch

@@ -33,7 +33,6 @@ __all__ = [
     "assert_close",
     "assert_energy_forces_equivariant",
     "assert_features_equivariant",
-    "assert_displacement_equivariant",
     "assert_translation_invariant",
     "assert_permutation_equivariant",
     "assert_forces_match_finite_differences",
@@ -61,7 +60,6 @@ TINY_CONFIGS: dict[str, dict] = {
             "avg_num_neighbors": 5.0,
         },
         "energy_head": {"hidden": [8]},
-        "displacement_head": {"frames": 2, "num_basis": 8, "radial_hidden": 8},
         "prior_head": {"hidden": [8]},
     },
     "equiformer_split": {  # representation = embeddings + first block (TTT split)
@@ -80,21 +78,18 @@ TINY_CONFIGS: dict[str, dict] = {
             "radial_hidden": 8,
         },
         "energy_head": {"hidden": [8]},
-        "displacement_head": {"frames": 3, "num_basis": 6, "radial_hidden": 8},
         "prior_head": {"hidden": [8]},
         "representation_blocks": 1,
     },
     "painn": {
         "backbone": {"name": "painn", "cutoff": 4.0, "features": 8, "num_blocks": 2, "num_basis": 8},
         "energy_head": {"hidden": [8]},
-        "displacement_head": {"frames": 2, "num_basis": 8, "radial_hidden": 8},
         "prior_head": {"hidden": [8]},
         "representation_blocks": 1,
     },
     "schnet": {
         "backbone": {"name": "schnet", "cutoff": 4.0, "features": 8, "num_blocks": 2, "num_basis": 10},
         "energy_head": {"hidden": [8], "activation": "ssp"},
-        "displacement_head": {"frames": 2, "num_basis": 8, "radial_hidden": 8},
         "prior_head": {"hidden": [8]},
     },
 }
@@ -112,7 +107,6 @@ def tiny_model(name: str, dtype=torch.float64):
         # non-trivial normalisation so that the buffers are exercised
         model.energy_head.scale.fill_(0.7)
         model.energy_head.element_energy[:10] = torch.linspace(-3, -1, 10)
-        model.displacement_head.scale.fill_(0.05)
         _BUILT[name] = model
     return copy.deepcopy(_BUILT[name]).to(dtype).eval()
 
@@ -257,23 +251,6 @@ def assert_features_equivariant(model, batch: Batch, R: torch.Tensor | None = No
     a = model.embed(batch).detach()
     b = model.embed(transform(batch, R)).detach()
     assert_close(b, a @ D.T, atol, what="features under rotation")
-
-
-def assert_displacement_equivariant(model, batches: Sequence[Batch], R: torch.Tensor | None = None, reflect: bool = False, atol=1e-8):
-    """Δp(R x_{t-T+1}, ..., R x_t) = R Δp(...), invariant under translations; the same for the
-    next-frame forces (energy invariant) when the model has ``predict_next_frame``."""
-    R = R if R is not None else random_rotation(reflect, dtype=batches[0].dtype, device=batches[0].device)
-    a = model.predict_displacement(batches).detach()
-    b = model.predict_displacement([transform(b, R) for b in batches]).detach()
-    assert_close(b, a @ R.to(a.dtype).T, atol, what="displacement under rotation")
-    t = torch.tensor([0.7, -1.3, 2.1], dtype=a.dtype, device=a.device)
-    c = model.predict_displacement([transform(b, torch.eye(3), t) for b in batches]).detach()
-    assert_close(c, a, atol, what="displacement under translation")
-    if hasattr(model, "predict_next_frame"):
-        a = model.predict_next_frame(batches)
-        b = model.predict_next_frame([transform(b, R) for b in batches])
-        assert_close(b["energy"].detach(), a["energy"].detach(), atol, what="next-frame energy under rotation")
-        assert_close(b["forces"].detach(), a["forces"].detach() @ R.to(a["forces"].dtype).T, atol, what="next-frame forces under rotation")
 
 
 def assert_translation_invariant(model, batch: Batch, atol=1e-8):

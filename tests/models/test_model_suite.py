@@ -38,17 +38,6 @@ def test_features_equivariant(model, mol, reflect):
     T.assert_features_equivariant(model, mol, reflect=reflect)
 
 
-@pytest.mark.parametrize("reflect", [False, True], ids=["rotation", "reflection"])
-def test_displacement_equivariant(model, model_name, device, reflect):
-    frames = TINY[model_name]["displacement_head"]["frames"]
-    window = T.random_molecule(NUMBERS, seed=3, dtype=torch.float64, device=device, n_structures=frames)
-    # T frames of one window: frame t is structure t of the random batch, same atoms
-    batches = [T._split(window)[t] for t in range(frames)]
-    T.assert_displacement_equivariant(model, batches, reflect=reflect)
-    d = model.predict_displacement(batches)
-    assert d.shape == (len(NUMBERS), 3) and d.abs().sum() > 0
-
-
 def test_translation_invariant(model, mol, crystal):
     T.assert_translation_invariant(model, mol)
     T.assert_translation_invariant(model, crystal)

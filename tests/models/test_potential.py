@@ -39,12 +39,10 @@ def test_config_errors_are_clear():
         build_model({"backbone": {"name": "schnet", "widht": 3}})
     with pytest.raises(ValueError, match="unknown preset"):
         build_model("equiformer_huge")
-    with pytest.raises(ValueError, match="must contain"):
-        build_model({"backbone": TINY_CONFIGS["schnet"]["backbone"], "displacement_head": {"irreps_hidden": "4x0e"}})
 
 
 def test_preset_overrides_merge():
-    cfg = preset("equiformer_book", backbone={"num_blocks": 1}, displacement_head={"frames": 3})
+    cfg = preset("equiformer_book", backbone={"num_blocks": 1})
     assert cfg["backbone"]["num_blocks"] == 1 and cfg["backbone"]["irreps_node"] == "32x0e+16x1o+8x2e"
     model = build_model({"preset": "schnet_book", "prior_head": {}})
     assert model.prior_head is not None and model.config["backbone"]["features"] == 32
@@ -54,11 +52,10 @@ def test_preset_overrides_merge():
 def test_parameter_groups_partition_the_parameters(name):
     model = tiny_model(name)
     groups = model.parameter_groups()
-    assert set(groups) == {"representation", "main_head", "displacement_head", "prior_head"}
+    assert set(groups) == {"representation", "main_head", "prior_head"}
     ids = [id(p) for ps in groups.values() for p in ps]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
     assert {id(p) for p in groups["prior_head"]} == {id(p) for p in model.prior_head.parameters()}
-    assert {id(p) for p in groups["displacement_head"]} == {id(p) for p in model.displacement_head.parameters()}
     head = {id(p) for p in model.energy_head.parameters()}
     assert head <= {id(p) for p in groups["main_head"]}
     k = model.representation_blocks
@@ -122,21 +119,6 @@ def test_prior_without_prior_head_is_an_error():
     model = build_model({"backbone": TINY_CONFIGS["schnet"]["backbone"]})
     with pytest.raises(ValueError, match="no prior head"):
         model(random_molecule([6, 1]), prior=True)
-    with pytest.raises(ValueError, match="no displacement head"):
-        model.predict_displacement([random_molecule([6, 1])] * 2)
-
-
-def test_predict_displacement_reuses_features_and_next_frame():
-    model = tiny_model("equiformer")
-    frames = [random_molecule([6, 8, 1, 1, 1], seed=s, dtype=torch.float64, n_structures=2) for s in (0, 1)]
-    feats = [model(f, create_graph=False)["features"] for f in frames]
-    a = model.predict_displacement(frames, features=feats)
-    b = model.predict_displacement(frames)
-    assert a.shape == (10, 3) and torch.allclose(a, b)
-    nxt = model.predict_next_frame(frames, features=feats)
-    assert nxt["energy"].shape == (2,) and nxt["forces"].shape == (10, 3)
-    with pytest.raises(ValueError, match="frames"):
-        model.predict_displacement(frames[:1])
 
 
 def test_fit_normalisation_recovers_reference_energies():
@@ -159,11 +141,6 @@ def test_fit_normalisation_recovers_reference_energies():
     assert eq.backbone.avg_num_neighbors.item() == pytest.approx(4.0)
 
 
-def test_displacement_head_fit_normalisation():
-    model = tiny_model("schnet")
-    assert model.displacement_head.fit_normalisation([np.full((4, 3), 0.02), np.full((2, 3), -0.02)]) == pytest.approx(0.02)
-
-
 @pytest.mark.parametrize("name", sorted(TINY_CONFIGS))
 def test_energy_is_continuous_when_an_atom_crosses_the_cutoff(name):
     model = tiny_model(name)
@@ -178,23 +155,16 @@ def test_energy_is_continuous_when_an_atom_crosses_the_cutoff(name):
 def test_se3_variant_is_rotation_equivariant_only():
     """parity=False builds the paper's SE(3) Equiformer (all irreps even): rotations are
     symmetries, reflections in general are not."""
-    from mlffkit.testing import assert_energy_forces_equivariant, random_rotation
+    from mlffkit.testing import assert_energy_forces_equivariant
 
     cfg = {
         "backbone": {**TINY_CONFIGS["equiformer"]["backbone"], "parity": False, "irreps_node": "8x0e+4x1e+2x2e",
                      "irreps_head": "4x0e+2x1e+1x2e", "irreps_ffn": "8x0e+4x1e+2x2e"},
-        "displacement_head": {"frames": 2, "num_basis": 4, "radial_hidden": 4},
     }
     torch.manual_seed(0)
     model = build_model(cfg).double()
-    assert model.config["displacement_head"]["parity"] is False
     mol = random_molecule([6, 6, 8, 1, 1, 7], seed=3, dtype=torch.float64)
     assert_energy_forces_equivariant(model, mol)
-    R = random_rotation(dtype=torch.float64)
-    frames = [random_molecule([6, 6, 8, 1, 1, 7], seed=s, dtype=torch.float64) for s in (4, 5)]
-    from mlffkit.testing import assert_displacement_equivariant
-
-    assert_displacement_equivariant(model, frames, R=R)
     with pytest.raises(AssertionError):
         assert_energy_forces_equivariant(model, mol, reflect=True)
 

@@ -9,10 +9,12 @@ import torch
 
 from mlffkit.training.checkpoint import load_file
 from mlffkit.training.data import BatchLoader
-from mlffkit.training.ddp_check import max_difference, train_toy
+from mlffkit.papers.frames.ddp_check import max_difference, train_toy
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import fit_target_scales
-from mlffkit.training.objectives import EnergyForceObjective, FramesObjective
+from mlffkit.papers.frames.heads import ToyDisplacementHead
+from mlffkit.papers.frames.objective import FramesObjective
+from mlffkit.training.objectives import EnergyForceObjective
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 BASE = dict(max_epochs=3, lr=3e-2, scheduler="cosine", warmup_steps=2, ema_decay=0.9,
@@ -48,8 +50,11 @@ def build(tmp_path, make_model, window_loaders, trajectory):
 
     def make(run_dir="run", model_seed=0, callbacks=(), **overrides):
         train, val = window_loaders()
-        objective = NoisyFramesObjective(LossWeights(energy=1, forces=10, aux=0.5), scales)
-        return Trainer(make_model(seed=model_seed), objective, train, val,
+        model = make_model(seed=model_seed)
+        head = ToyDisplacementHead(2, hidden=8).to(torch.float64)
+        objective = NoisyFramesObjective(LossWeights(energy=1, forces=10, aux=0.5), scales,
+                                         head=head)
+        return Trainer(model, objective, train, val,
                        TrainerConfig(**{**BASE, **overrides}),
                        run_dir=run_dir and tmp_path / run_dir, device="cpu",
                        callbacks=callbacks)
@@ -58,6 +63,7 @@ def build(tmp_path, make_model, window_loaders, trajectory):
 
 def full_state(trainer):
     return {**{f"model.{k}": v for k, v in trainer.model.state_dict().items()},
+            **{f"objective.{k}": v for k, v in trainer.objective.state_dict().items()},
             **{f"ema.{i}": s for i, s in enumerate(trainer.ema.shadow)},
             **{f"adam.{i}.{k}": v for i, state in trainer.optimizer.state_dict()["state"].items()
                for k, v in state.items()}}
@@ -98,7 +104,7 @@ def test_resume_after_sigkill_in_another_process(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, torch
         torch.set_num_threads(1)
-        from mlffkit.training.ddp_check import train_toy
+        from mlffkit.papers.frames.ddp_check import train_toy
         def die(trainer):
             if trainer.step == 5:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -196,7 +202,8 @@ def test_only_the_given_parameter_group_moves(make_model, window_loaders):
     head = model.parameter_groups()["main_head"]
     frozen = [p.detach().clone() for p in model.parameter_groups()["representation"]]
     train, _ = window_loaders()
-    Trainer(model, FramesObjective(LossWeights(aux=0.5)), train, None,
+    aux_head = ToyDisplacementHead(2, hidden=8).to(torch.float64)
+    Trainer(model, FramesObjective(LossWeights(aux=0.5), head=aux_head), train, None,
             TrainerConfig(max_steps=2, progress=False), parameters=head).fit()
     for before, after in zip(frozen, model.parameter_groups()["representation"]):
         assert torch.equal(before, after)

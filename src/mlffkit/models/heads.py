@@ -5,9 +5,9 @@
   stress are derivatives of its energy, taken by :class:`~mlffkit.models.Potential`.
 * :class:`PriorHead` — the same architecture with its own weights and statistics, trained on a
   cheap prior's energies and forces (Kreiman & Krishnapriyan, test-time training).
-* :class:`DisplacementHead` — FRAMES' auxiliary head: an equivariant graph attention network
-  on the concatenated features of the T frames of a window, predicting each atom's
-  displacement to the next frame (a ``1o`` vector). Used in training only.
+
+Heads that serve one paper live in its package (FRAMES' displacement head:
+:mod:`mlffkit.papers.frames.heads`).
 
 Normalisation statistics are buffers: fitted from training data by ``fit_normalisation`` and
 saved in the checkpoint with the weights; nothing is hard-coded per dataset.
@@ -22,11 +22,9 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from ._common import MLP, num_scalars, scalar_indices, scatter_sum, vector_basis, vector_irrep
-from .e3layers import EquivariantLayerNorm, Linear
-from .equiformer import EdgeEmbedding, TransformerBlock
+from ._common import MLP, num_scalars, scalar_indices, scatter_sum
 
-__all__ = ["EnergyHead", "PriorHead", "DisplacementHead"]
+__all__ = ["EnergyHead", "PriorHead"]
 
 
 class EnergyHead(nn.Module):
@@ -115,118 +113,3 @@ class PriorHead(EnergyHead):
     the representation is updated on the prior loss while this head stays frozen
     (``Potential.parameter_groups()['prior_head']``).
     """
-
-
-class DisplacementHead(nn.Module):
-    """FRAMES' auxiliary head: Δp_t from the concatenated features ``[h_{t-T+1}, ..., h_t]``.
-
-    The T feature tensors (each with the backbone's irreps) are concatenated channel-wise
-    (irreps ``T x irreps_frame``), mixed by an equivariant linear map into ``irreps_hidden``,
-    passed through ``num_blocks`` equivariant graph attention blocks (as in the Equiformer
-    backbone) on the radius graph of the *last* frame, normalised, and mapped to one vector per
-    atom. The output is ``scale * vector`` in Å; ``scale`` is a buffer set by
-    :meth:`fit_normalisation`. The same trunk also gives the next frame's energy and forces
-    (:meth:`next_frame`) for the paper's ablation of the auxiliary target.
-    """
-
-    def __init__(
-        self,
-        irreps_frame,
-        frames: int = 2,
-        cutoff: float = 5.0,
-        irreps_hidden: str | None = None,
-        num_blocks: int = 1,
-        num_heads: int = 2,
-        irreps_head: str | None = None,
-        irreps_ffn: str | None = None,
-        lmax: int = 2,
-        num_basis: int = 16,
-        basis: str = "gaussian",
-        envelope: str = "cosine",
-        radial_hidden: int = 32,
-        radial_layers: int = 2,
-        parity: bool = True,
-    ):
-        super().__init__()
-        irreps_frame = o3.Irreps(irreps_frame)
-        if frames < 1:
-            raise ValueError("frames must be >= 1")
-        vec = vector_irrep(parity)
-        if irreps_hidden is None:
-            n0 = max(num_scalars(irreps_frame), 2)
-            has_vec = any(ir == vec for _, ir in irreps_frame)
-            irreps_hidden = irreps_frame.simplify() if has_vec else o3.Irreps(f"{n0}x0e+{max(n0 // 2, 1)}x{vec}")
-        irreps_hidden = o3.Irreps(irreps_hidden)
-        if irreps_head is None:
-            irreps_head = o3.Irreps([(max(mul // num_heads, 1), ir) for mul, ir in irreps_hidden])
-        if irreps_ffn is None:
-            irreps_ffn = o3.Irreps([(2 * mul, ir) for mul, ir in irreps_hidden])
-        if not any(ir == vec for _, ir in irreps_hidden):
-            raise ValueError(f"irreps_hidden {irreps_hidden} must contain {vec} to predict a vector")
-        self.hparams = dict(
-            frames=int(frames),
-            cutoff=float(cutoff),
-            irreps_hidden=str(irreps_hidden),
-            num_blocks=int(num_blocks),
-            num_heads=int(num_heads),
-            irreps_head=str(o3.Irreps(irreps_head)),
-            irreps_ffn=str(o3.Irreps(irreps_ffn)),
-            lmax=int(lmax),
-            num_basis=int(num_basis),
-            basis=basis,
-            envelope=envelope,
-            radial_hidden=int(radial_hidden),
-            radial_layers=int(radial_layers),
-            parity=bool(parity),
-        )
-        self.frames, self.cutoff = int(frames), float(cutoff)
-        self.irreps_frame = irreps_frame
-        self.irreps_in = irreps_frame * frames
-        self.edge_embedding = EdgeEmbedding(cutoff, num_basis, lmax, basis, envelope, parity)
-        self.lin_in = Linear(self.irreps_in, irreps_hidden)
-        radial = dict(num_basis=num_basis, radial_hidden=radial_hidden, radial_layers=radial_layers)
-        irreps_sh = self.edge_embedding.irreps_sh
-        self.blocks = nn.ModuleList(
-            TransformerBlock(irreps_hidden, irreps_sh, irreps_head, num_heads, irreps_ffn, **radial)
-            for _ in range(num_blocks)
-        )
-        self.norm = EquivariantLayerNorm(irreps_hidden)
-        # one scalar and two vectors: Δp, and (ablation) the next frame's atomic energy and forces
-        self.lin_out = Linear(irreps_hidden, o3.Irreps([(1, o3.Irrep("0e")), (2, vec)]))
-        self.register_buffer("scale", torch.tensor(1.0))
-        # e3nn components -> Cartesian (x, y, z)
-        self.register_buffer("to_cartesian", torch.linalg.inv(vector_basis()), persistent=False)
-
-    def _outputs(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
-        if len(features) != self.frames:
-            raise ValueError(f"this head was built for {self.frames} frames, got {len(features)}")
-        x = self.lin_in(torch.cat(list(features), dim=-1))
-        edge = self.edge_embedding(edge_index, edge_vec, x.shape[0])
-        for block in self.blocks:
-            x = block(x, edge)
-        return self.lin_out(self.norm(x))  # 1x0e + 2 x vector
-
-    def _vector(self, out: torch.Tensor, k: int) -> torch.Tensor:
-        return out[:, 1 + 3 * k : 4 + 3 * k] @ self.to_cartesian.to(out.dtype)
-
-    def forward(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
-        """(N, 3) displacement in Å from T per-atom feature tensors (oldest first) and the
-        radius graph of the last frame."""
-        return self.scale * self._vector(self._outputs(features, edge_index, edge_vec), 0)
-
-    def next_frame(self, features: Sequence[torch.Tensor], edge_index, edge_vec):
-        """For FRAMES' Table 2 ablation (auxiliary loss on the next frame's energy and forces):
-        a per-atom scalar (N,) and a per-atom vector (N, 3), in units of the main head's scale;
-        :meth:`Potential.predict_next_frame` turns them into an energy and forces."""
-        out = self._outputs(features, edge_index, edge_vec)
-        return out[:, 0], self._vector(out, 1)
-
-    @torch.no_grad()
-    def fit_normalisation(self, displacements) -> float:
-        """Set ``scale`` to the root mean square component of training displacements (Å)."""
-        d = np.concatenate([np.asarray(x, dtype=np.float64).reshape(-1) for x in displacements]) if (
-            isinstance(displacements, (list, tuple))
-        ) else np.asarray(displacements, dtype=np.float64)
-        scale = float(np.sqrt(np.mean(d**2)))
-        self.scale.fill_(scale if np.isfinite(scale) and scale > 0 else 1.0)
-        return float(self.scale)

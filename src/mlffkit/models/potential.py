@@ -2,7 +2,8 @@
 
 Forces are ``-dE/dr`` and the stress of periodic cells ``(1/V) dE/d(strain)``, both by
 autograd, so every potential is conservative. See :class:`Potential` for the parameter groups
-that test-time training and FRAMES use.
+that test-time training uses. Heads that serve one paper (FRAMES' displacement head) live in
+its package and read ``forward(...)["features"]``.
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ from torch import nn
 
 from ..graph import Batch, radius_graph
 from .backbone import Backbone, build_backbone
-from .heads import DisplacementHead, EnergyHead, PriorHead
+from .heads import EnergyHead, PriorHead
 
 __all__ = ["Potential", "build_model", "resolve_config", "PRESETS", "preset"]
 
 
 class Potential(nn.Module):
-    """Backbone + energy head (+ optional displacement head and prior head).
+    """Backbone + energy head (+ optional prior head).
 
     Args:
         backbone: a :class:`~mlffkit.models.backbone.Backbone`.
         energy_head: the main head (:class:`EnergyHead`).
-        displacement_head: FRAMES' auxiliary head (training only), or None.
         prior_head: TTT's prior head, or None.
         representation_blocks: how many backbone blocks belong to the *representation*
             (the parameters test-time training updates, and where the prior head reads the
@@ -39,7 +39,6 @@ class Potential(nn.Module):
         self,
         backbone: Backbone,
         energy_head: EnergyHead,
-        displacement_head: DisplacementHead | None = None,
         prior_head: PriorHead | None = None,
         representation_blocks: int | None = None,
     ):
@@ -49,7 +48,6 @@ class Potential(nn.Module):
             raise ValueError(f"representation_blocks must be in [0, {n_blocks}]")
         self.backbone = backbone
         self.energy_head = energy_head
-        self.displacement_head = displacement_head
         self.prior_head = prior_head
         self.representation_blocks = representation_blocks
         self.config: dict = {}
@@ -78,8 +76,7 @@ class Potential(nn.Module):
 
         ``representation`` (θ_R: embeddings and the first ``representation_blocks`` blocks),
         ``main_head`` (θ_M: remaining blocks, final norm, energy head),
-        ``displacement_head`` (FRAMES), ``prior_head`` (θ_P). Every parameter is in exactly
-        one group.
+        ``prior_head`` (θ_P). Every parameter is in exactly one group.
         """
         bb, k = self.backbone, self._split
         rep = [*bb.input_modules(), *bb.blocks[:k]]
@@ -91,7 +88,6 @@ class Potential(nn.Module):
         groups = {
             "representation": _params(rep),
             "main_head": _params(main),
-            "displacement_head": _params([self.displacement_head]),
             "prior_head": _params([self.prior_head]),
         }
         seen = {id(p) for ps in groups.values() for p in ps}
@@ -213,47 +209,6 @@ class Potential(nn.Module):
         out = self.forward(batch, forces=True)
         return out["energy"], out["forces"]
 
-    def predict_displacement(
-        self, batches: Sequence[Batch], features: Sequence[torch.Tensor] | None = None
-    ) -> torch.Tensor:
-        """FRAMES' auxiliary prediction Δp_t (N, 3) in Å.
-
-        Args:
-            batches: the T frames of a window, oldest first; the same atoms in the same order
-                (each Batch may hold several windows as several structures).
-            features: optional per-frame features already computed (``forward(...)['features']``
-                of each frame), to avoid running the backbone twice.
-        """
-        if self.displacement_head is None:
-            raise ValueError("this potential has no displacement head")
-        batches = list(batches)
-        if features is None:
-            features = [self.embed(b) for b in batches]
-        n = batches[-1].pos.shape[0]
-        if any(f.shape[0] != n for f in features):
-            raise ValueError("all frames of a window must have the same atoms")
-        edge_index, edge_vec = radius_graph(batches[-1], self.displacement_head.cutoff)
-        return self.displacement_head(list(features), edge_index, edge_vec)
-
-    def predict_next_frame(
-        self, batches: Sequence[Batch], features: Sequence[torch.Tensor] | None = None
-    ) -> dict[str, torch.Tensor]:
-        """FRAMES' ablation target (Table 2): the next frame's ``energy`` (B,) and ``forces``
-        (N, 3), predicted by the auxiliary head from the window (not by differentiation: the
-        next positions are unknown). Scaled and shifted with the main energy head's statistics."""
-        if self.displacement_head is None:
-            raise ValueError("this potential has no displacement (auxiliary) head")
-        batches = list(batches)
-        if features is None:
-            features = [self.embed(b) for b in batches]
-        last = batches[-1]
-        edge_index, edge_vec = radius_graph(last, self.displacement_head.cutoff)
-        scalar, vector = self.displacement_head.next_frame(list(features), edge_index, edge_vec)
-        eh = self.energy_head
-        atomic = eh.scale * scalar + eh.shift + eh.element_energy[last.numbers]
-        energy = torch.zeros(last.n_structures, dtype=atomic.dtype, device=atomic.device)
-        return {"energy": energy.index_add(0, last.batch, atomic), "forces": eh.scale * vector}
-
     @torch.no_grad()
     def fit_normalisation(self, energies, numbers_per_structure, forces=None, batches=None) -> dict:
         """Fit the energy head's statistics (see :meth:`EnergyHead.fit_normalisation`) and, when
@@ -340,7 +295,7 @@ def _merge(base: dict, override: dict) -> dict:
 
 def preset(name: str, **overrides) -> dict:
     """The config of a named preset, with nested overrides merged in, e.g.
-    ``preset('equiformer_book', displacement_head={'frames': 2})``."""
+    ``preset('equiformer_book', backbone={'num_blocks': 1})``."""
     try:
         base = PRESETS[name]
     except KeyError:
@@ -364,13 +319,16 @@ def build_model(config: dict | str) -> Potential:
     """Build a :class:`Potential` from a plain dict (or a preset name).
 
     Config keys: ``backbone`` (``{'name': 'equiformer'|'painn'|'schnet', **hyperparameters}``),
-    ``energy_head`` (``hidden``, ``activation``), ``displacement_head`` (None or
-    ``{'frames': T, ...}``, see :class:`DisplacementHead`), ``prior_head`` (None or like
+    ``energy_head`` (``hidden``, ``activation``), ``prior_head`` (None or like
     ``energy_head``), ``representation_blocks`` (None or int). ``model.config`` holds the
     fully resolved config (every default filled in), which checkpoints store.
     """
     config = resolve_config(config)
-    known = {"backbone", "energy_head", "displacement_head", "prior_head", "representation_blocks"}
+    if config.get("displacement_head") is not None:
+        raise ValueError("displacement_head is not part of a potential: FRAMES' head is built "
+                         "beside it (mlffkit.papers.frames.heads.displacement_head_for)")
+    config.pop("displacement_head", None)  # None in checkpoints written before the move
+    known = {"backbone", "energy_head", "prior_head", "representation_blocks"}
     unknown = set(config) - known
     if unknown:
         raise ValueError(f"unknown config keys {sorted(unknown)}; expected {sorted(known)}")
@@ -386,23 +344,15 @@ def build_model(config: dict | str) -> Potential:
 
     energy_head = head(EnergyHead, config.get("energy_head"))
     prior_cfg = config.get("prior_head")
-    disp_cfg = config.get("displacement_head")
     rep_blocks = config.get("representation_blocks")
     prior_irreps = backbone.irreps_out if rep_blocks is None else backbone.irreps_hidden
     prior_head = (
         PriorHead(prior_irreps, max_z=max_z, **{**_HEAD_DEFAULTS, **prior_cfg}) if prior_cfg is not None else None
     )
-    disp = None
-    if disp_cfg is not None:
-        disp_cfg = dict(disp_cfg)
-        disp_cfg.setdefault("cutoff", backbone.cutoff)
-        disp_cfg.setdefault("parity", backbone.hparams.get("parity", True))
-        disp = DisplacementHead(backbone.irreps_out, **disp_cfg)
-    model = Potential(backbone, energy_head, disp, prior_head, rep_blocks)
+    model = Potential(backbone, energy_head, prior_head, rep_blocks)
     model.config = {
         "backbone": {"name": backbone.name, **backbone.hparams},
         "energy_head": dict(energy_head.hparams),
-        "displacement_head": dict(disp.hparams) if disp is not None else None,
         "prior_head": dict(prior_head.hparams) if prior_head is not None else None,
         "representation_blocks": rep_blocks,
     }

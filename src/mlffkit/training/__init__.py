@@ -1,7 +1,8 @@
 """Training: losses, the FRAMES objective, schedules and the trainer.
 
 - :mod:`~mlffkit.training.losses`: energy/force/displacement losses as plain functions.
-- :mod:`~mlffkit.training.objectives`: ``EnergyForceObjective`` and ``FramesObjective``
+- :mod:`~mlffkit.training.objectives`: ``EnergyForceObjective`` (FRAMES' objective lives in
+  :mod:`mlffkit.papers.frames.objective`)
   (FRAMES Eq. 2-5, λ_aux decayed linearly to 0).
 - :mod:`~mlffkit.training.data`: labelled batches, FRAMES windows, a resumable loader.
 - :mod:`~mlffkit.training.trainer`: ``Trainer`` and ``TrainerConfig`` (EMA, schedules, early
@@ -14,11 +15,11 @@ from mlffkit.training.data import (BatchLoader, LabelledBatch, Structure, Window
 from mlffkit.training.distributed import DistributedContext, init_distributed
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import TargetScales, fit_target_scales
-from mlffkit.training.objectives import EnergyForceObjective, FramesObjective, StepOutput
+from mlffkit.training.objectives import EnergyForceObjective, StepOutput
 from mlffkit.training.trainer import Trainer, TrainerConfig, TrainResult
 
 __all__ = [
-    "BatchLoader", "DistributedContext", "EnergyForceObjective", "FramesObjective",
+    "BatchLoader", "DistributedContext", "EnergyForceObjective",
     "LabelledBatch", "LossWeights", "StepOutput",
     "Structure", "TargetScales", "TrainResult", "Trainer", "TrainerConfig", "Window",
     "collate_structures", "collate_windows", "fit_target_scales",

@@ -1,16 +1,14 @@
 """Objectives: what one training step computes from a model and one sample.
 
 An objective is any callable ``objective(model, sample, step) -> StepOutput``; the trainer
-calls it for training (model in train mode) and for validation (eval mode, EMA weights), so
-the same trainer runs plain energy/force training and FRAMES windows.
+calls it for training (model in train mode) and for validation (eval mode, EMA weights). An
+objective that is also an ``nn.Module`` may own parameters (a paper's auxiliary head, e.g.
+:class:`mlffkit.papers.frames.objective.FramesObjective`): the trainer optimises, averages,
+checkpoints and moves them with the model's.
 
 Model contract (``mlffkit.models.Potential``): ``model(batch, forces=True)`` returns a dict
 with ``energy`` (B,) eV, ``forces`` (N, 3) eV/Å (by autograd, with ``create_graph`` in train
-mode) and per-atom ``features``; ``model.predict_displacement(batches, features=features)``
-returns the displacement (N, 3) of the atoms of the last of the T ``batches`` to the next
-frame, ``features`` being the forward passes' features of those frames;
-``model.predict_next_frame(batches, features=...)`` (only for the ablation
-``aux="next_frame"``) returns a dict with the next frame's ``energy`` and ``forces``.
+mode) and per-atom ``features``.
 """
 
 from __future__ import annotations
@@ -21,13 +19,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from mlffkit.training.data import LabelledBatch, Window
-from mlffkit.training.losses import (LossWeights, displacement_l2, energy_force_loss,
-                                     window_average)
+from mlffkit.training.data import LabelledBatch
+from mlffkit.training.losses import LossWeights, energy_force_loss, window_average
 from mlffkit.training.normalisation import TargetScales
-from mlffkit.training.schedules import linear_decay
-
-AUX_TARGETS = ("displacement", "next_frame")
 
 
 @dataclass
@@ -77,7 +71,8 @@ class EnergyForceObjective:
 
     def primary(self, model, frames: list[LabelledBatch]
                 ) -> tuple[Tensor, dict[str, Tensor], list[dict]]:
-        """FRAMES Eq. 3: the frame losses averaged over the window; also the predictions."""
+        """The frame losses averaged over ``frames`` (FRAMES Eq. 3 for the T frames of a
+        window); also the predictions."""
         predictions, losses, parts = [], [], []
         for labelled in frames:
             prediction = model(labelled.batch, forces=True)
@@ -91,64 +86,4 @@ class EnergyForceObjective:
     def __call__(self, model, sample: LabelledBatch, step: int) -> StepOutput:
         loss, metrics, _ = self.primary(model, [sample])
         metrics = {"loss": loss.detach(), "primary": loss.detach(), **metrics}
-        return StepOutput(loss=loss, metrics=metrics, weight=sample.n_structures)
-
-
-class FramesObjective(EnergyForceObjective):
-    """FRAMES Eq. 2: ``L_primary + λ_aux(step) L_aux`` on a :class:`Window`.
-
-    ``L_primary`` averages the frame loss over the T frames of the window (Eq. 3).
-    ``L_aux`` is, with ``aux="displacement"`` (the paper's method), Eq. 5: the per-atom L2 error
-    of the predicted displacement ``p_{t+1} - p_t`` (divided by ``scales.displacement``,
-    1 in the paper); with ``aux="next_frame"`` (the Table 3 ablation) the frame loss on the
-    next frame's energy and forces predicted from the window. ``λ_aux`` starts at
-    ``weights.aux`` and decays linearly to 0 at ``total_steps`` (App. A.1); the trainer sets
-    ``total_steps`` to its own when left ``None``. A window of T = 1 is the baseline: primary
-    loss only (§3.4). A plain :class:`LabelledBatch` is scored as a single frame (use it for
-    validation on static frames). Metrics: those of :class:`EnergyForceObjective` plus
-    ``aux`` (unweighted) and ``aux_weight``."""
-
-    def __init__(self, weights: LossWeights, scales: TargetScales = TargetScales(),
-                 aux: str = "displacement", total_steps: int | None = None, **kwargs):
-        super().__init__(weights, scales, **kwargs)
-        if aux not in AUX_TARGETS:
-            raise ValueError(f"aux must be one of {AUX_TARGETS}, got {aux!r}")
-        self.aux, self.total_steps = aux, total_steps
-
-    def set_total_steps(self, total_steps: int) -> None:
-        """Called by the trainer; keeps an explicit ``total_steps``."""
-        if self.total_steps is None:
-            self.total_steps = total_steps
-
-    def aux_weight(self, step: int) -> float:
-        """λ_aux at ``step``: ``weights.aux`` decayed linearly to 0 at ``total_steps``."""
-        if self.total_steps is None:
-            raise RuntimeError("FramesObjective.total_steps is not set")
-        return linear_decay(self.weights.aux, step, self.total_steps)
-
-    def aux_loss(self, model, sample: Window, predictions: list[dict]) -> Tensor:
-        """L_aux of a window; ``predictions`` (the primary pass's outputs) lend their per-atom
-        ``features`` to the auxiliary head, so the backbone runs once per frame."""
-        batches = [labelled.batch for labelled in sample.frames]
-        features = [prediction["features"] for prediction in predictions]
-        if self.aux == "displacement":
-            predicted = model.predict_displacement(batches, features=features)
-            return displacement_l2(predicted, sample.displacement, self.scales.displacement)
-        if sample.next_frame is None:
-            raise ValueError("aux='next_frame' needs windows with next_frame labels")
-        loss, _ = self.frame_loss(model.predict_next_frame(batches, features=features),
-                                  sample.next_frame)
-        return loss
-
-    def __call__(self, model, sample: Window | LabelledBatch, step: int) -> StepOutput:
-        if isinstance(sample, LabelledBatch):
-            return super().__call__(model, sample, step)
-        primary, metrics, predictions = self.primary(model, sample.frames)
-        loss = primary
-        if len(sample.frames) > 1:
-            weight = self.aux_weight(step)
-            aux = self.aux_loss(model, sample, predictions)
-            loss = primary + weight * aux
-            metrics.update(aux=aux.detach(), aux_weight=torch.tensor(weight))
-        metrics = {"loss": loss.detach(), "primary": primary.detach(), **metrics}
         return StepOutput(loss=loss, metrics=metrics, weight=sample.n_structures)

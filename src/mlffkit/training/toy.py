@@ -1,9 +1,9 @@
 """A tiny stand-in potential and reference trajectory that follow the model contract.
 
-For self-checks of the training machinery (tests, ``ddp_check``) without the real models:
+For self-checks of the training machinery (tests, ``mlffkit.papers.frames.ddp_check``) without the real models:
 :class:`ToyBatch` has the fields of ``mlffkit.graph.Batch`` and :class:`PairPotential` the
 methods of ``mlffkit.models.Potential`` (``forward(batch, forces, stress)``,
-``predict_displacement``, ``predict_next_frame``, ``parameter_groups``). Not a model to use.
+``parameter_groups``). Not a model to use.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class ToyBatch:
                                                                     Tensor)})
 
 
-def _pairs(batch: ToyBatch, pos: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def pairs(batch: ToyBatch, pos: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """All ordered pairs (i, j), i != j, within each structure, and r_ij = r_i - r_j."""
     same = batch.batch[:, None] == batch.batch[None, :]
     same.fill_diagonal_(False)
@@ -45,9 +45,9 @@ def _pairs(batch: ToyBatch, pos: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
 class PairPotential(nn.Module):
     """``E = Σ_i ε(z_i) + ½ Σ_{i≠j} φ(|r_ij|)``, φ an MLP on Gaussian distance features;
-    forces by autograd. Per-atom features ``h_i = Σ_j ψ(|r_ij|)``. The displacement head maps
-    the window's concatenated features to two coefficients per atom, multiplying an
-    equivariant neighbour vector and the last frame-to-frame motion."""
+    forces by autograd. Per-atom features ``h_i = Σ_j ψ(|r_ij|)`` (FRAMES' toy heads, which
+    read them, are :class:`mlffkit.papers.frames.heads.ToyDisplacementHead`). ``window`` is
+    kept for the signature of its callers; the potential itself is the same for every T."""
 
     def __init__(self, window: int = 2, hidden: int = 16, n_basis: int = 8,
                  n_species: int = 10):
@@ -58,15 +58,13 @@ class PairPotential(nn.Module):
         self.pair_energy = nn.Sequential(nn.Linear(n_basis, hidden), nn.SiLU(),
                                          nn.Linear(hidden, 1))
         self.pair_features = nn.Sequential(nn.Linear(n_basis, hidden), nn.SiLU())
-        self.displacement_head = nn.Linear(window * hidden, 2)
-        self.next_frame_head = nn.Linear(window * hidden, 2)
 
     def _basis(self, distance: Tensor) -> Tensor:
         return torch.exp(-(distance[:, None] - self.centres) ** 2)
 
     def features(self, batch: ToyBatch, pos: Tensor | None = None) -> Tensor:
         pos = batch.pos if pos is None else pos
-        i, _, r = _pairs(batch, pos)
+        i, _, r = pairs(batch, pos)
         per_pair = self.pair_features(self._basis(torch.linalg.vector_norm(r, dim=-1)))
         return torch.zeros(len(pos), per_pair.shape[1], dtype=pos.dtype,
                            device=pos.device).index_add(0, i, per_pair)
@@ -75,7 +73,7 @@ class PairPotential(nn.Module):
         if stress:
             raise NotImplementedError("the toy potential has no stress")
         pos = batch.pos.detach().requires_grad_(forces)
-        i, _, r = _pairs(batch, pos)
+        i, _, r = pairs(batch, pos)
         pair = 0.5 * self.pair_energy(self._basis(torch.linalg.vector_norm(r, dim=-1)))
         atomic = self.species_energy(batch.numbers).squeeze(-1)
         atomic = atomic.index_add(0, i, pair.squeeze(-1))
@@ -87,42 +85,10 @@ class PairPotential(nn.Module):
                                                  create_graph=self.training)[0]
         return out
 
-    def _window_coefficients(self, batches: list[ToyBatch], head: nn.Module,
-                             features: list[Tensor] | None) -> Tensor:
-        if len(batches) != self.window:
-            raise ValueError(f"model built for windows of {self.window}, got {len(batches)}")
-        features = features or [self.features(b) for b in batches]
-        return head(torch.cat(list(features), dim=-1))
-
-    def _vectors(self, batches: list[ToyBatch]) -> tuple[Tensor, Tensor]:
-        last = batches[-1]
-        i, _, r = _pairs(last, last.pos)
-        weight = torch.exp(-torch.linalg.vector_norm(r, dim=-1, keepdim=True))
-        neighbour = torch.zeros_like(last.pos).index_add(0, i, weight * r)
-        motion = last.pos - batches[-2].pos if len(batches) > 1 else torch.zeros_like(last.pos)
-        return neighbour, motion
-
-    def predict_displacement(self, batches: list[ToyBatch],
-                             features: list[Tensor] | None = None) -> Tensor:
-        a = self._window_coefficients(batches, self.displacement_head, features)
-        neighbour, motion = self._vectors(batches)
-        return a[:, :1] * neighbour + a[:, 1:] * motion
-
-    def predict_next_frame(self, batches: list[ToyBatch],
-                           features: list[Tensor] | None = None) -> dict:
-        a = self._window_coefficients(batches, self.next_frame_head, features)
-        neighbour, _ = self._vectors(batches)
-        last = batches[-1]
-        energy = torch.zeros(last.n_structures, dtype=a.dtype,
-                             device=a.device).index_add(0, last.batch, a[:, 0])
-        return {"energy": energy, "forces": a[:, 1:] * neighbour}
-
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"representation": list(self.pair_features.parameters()),
                 "main_head": [*self.species_energy.parameters(),
                               *self.pair_energy.parameters()],
-                "displacement_head": [*self.displacement_head.parameters(),
-                                      *self.next_frame_head.parameters()],
                 "prior_head": []}
 
 

@@ -6,7 +6,8 @@ trainer owns everything around it: the optimiser (Adam/AdamW), the learning-rate
 an EMA of the weights (used for validation and for the exported weights), gradient clipping,
 early stopping, logs (``log.jsonl`` + ``log.csv``), a progress bar, and checkpoints.
 
-Resume is exact: ``last.pt`` (written atomically) holds the model, optimiser, scheduler, EMA,
+Resume is exact: ``last.pt`` (written atomically) holds the model (and an objective's own
+parameters), optimiser, scheduler, EMA,
 early-stopping state, every rank's RNG state and the position in the data (epoch and batch
 within the epoch), so a run killed after a checkpoint and resumed with ``fit(resume=True)``
 ends with the same weights, bit for bit, as one that never stopped. This needs a training
@@ -50,7 +51,7 @@ from mlffkit.training.schedules import LinearWarmup, WarmupCosine
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 SCHEDULERS = ("constant", "cosine", "plateau")
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the objective's own parameters (an auxiliary head) too
 
 
 @dataclass
@@ -172,10 +173,13 @@ class Trainer:
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.objective = objective
+        # the model and an objective that owns parameters (an auxiliary head) as one module:
+        # optimised, averaged, moved and checkpointed together, one DDP forward per step
+        self._step_module: nn.Module = ObjectiveModule(self.model, objective).to(self.device)
         self.train_data, self.val_data = train_data, val_data
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.export, self.callbacks = export, list(callbacks)
-        chosen = model.parameters() if parameters is None else parameters
+        chosen = self._step_module.parameters() if parameters is None else parameters
         self.parameters = [p for p in chosen if p.requires_grad]
         if not self.parameters:
             raise ValueError("no trainable parameters")
@@ -186,7 +190,7 @@ class Trainer:
             objective.set_total_steps(self.total_steps)
         self.optimizer = self._build_optimizer()
         self.scheduler = self._build_scheduler()
-        self.ema = ExponentialMovingAverage(self.model.parameters(), self.config.ema_decay,
+        self.ema = ExponentialMovingAverage(self._step_module.parameters(), self.config.ema_decay,
                                             self.config.ema_warmup) \
             if self.config.ema_decay is not None else None
         self.early_stopping = EarlyStopping(self.config.early_stopping_patience,
@@ -195,7 +199,6 @@ class Trainer:
         self.log = RunLog(self.run_dir) if self.run_dir and self.context.is_main else None
         self.step = self.epoch = self.batch_in_epoch = 0
         self.val_metrics: dict[str, float] = {}
-        self._step_module: nn.Module = ObjectiveModule(self.model, objective)
         self._wrapped: nn.Module | None = None
 
     # ----------------------------------------------------------------- construction
@@ -241,6 +244,8 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything a resume needs (collective under DDP: every rank must call it)."""
         return {"format": CHECKPOINT_FORMAT, "model": self.model.state_dict(),
+                "objective": self.objective.state_dict()
+                if isinstance(self.objective, nn.Module) else None,
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "ema": self.ema.state_dict() if self.ema else None,
@@ -260,6 +265,8 @@ class Trainer:
             raise ValueError(f"checkpoint planned {state['total_steps']} steps, this run "
                              f"{self.total_steps}: schedules would differ")
         self.model.load_state_dict(state["model"])
+        if isinstance(self.objective, nn.Module):
+            self.objective.load_state_dict(state["objective"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.ema is not None:
@@ -300,7 +307,7 @@ class Trainer:
 
     def train_step(self, sample) -> dict[str, Any]:
         """One optimiser step on ``sample``; returns the step's metrics."""
-        self.model.train()
+        self._step_module.train()
         loss, metrics, _ = self._module()(move_to(sample, self.device), self.step)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at step {self.step}")
@@ -323,7 +330,7 @@ class Trainer:
         data = self.val_data if data is None else data
         sums: dict[str, float] = {}
         weight = 0
-        self.model.eval()
+        self._step_module.eval()
         with self.averaged_weights(), torch.enable_grad():
             for sample in data:
                 out = self.objective(self.model, move_to(sample, self.device), self.step)

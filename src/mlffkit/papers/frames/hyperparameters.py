@@ -2,7 +2,7 @@
 
 ``MD17_LOSS_WEIGHTS`` transcribes Table 5 (λ_E, λ_F, initial λ_aux per molecule);
 ``ISO17_LOSS_WEIGHTS`` is §A.3 (one setting for all isomers). λ_aux decays linearly to 0 over
-training (§A.1): :class:`~mlffkit.training.objectives.FramesObjective` does that.
+training (§A.1): :class:`~mlffkit.papers.frames.objective.FramesObjective` does that.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ trajectories, the test errors of its EMA weights on single frames, and sweeps of
 A run's data are ``sources``: (``Frames``, window rows) pairs, rows ``(n, T + 1)`` of frame
 indices (the T input frames and the next frame, from ``Split.windows(frames, T + 1)``), so one
 run can mix several trajectories (ISO17's isomers). The model is the ``model`` preset with a
-:class:`~mlffkit.models.DisplacementHead` over T frames when T > 1; it is trained with
-:class:`~mlffkit.training.objectives.FramesObjective` (Eq. 2-5, λ_aux decayed linearly to 0),
+:class:`~mlffkit.papers.frames.heads.DisplacementHead` over T frames when T > 1; it is trained with
+:class:`~mlffkit.papers.frames.objective.FramesObjective` (Eq. 2-5, λ_aux decayed linearly to 0),
 batch 8 windows for T = 1 and 4 for T = 2, 3 (§A.1), Adam 5e-4 with cosine decay, EMA weights
 with warm-up. Inference is from single frames only.
 """
@@ -26,10 +26,11 @@ from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, betwe
 from mlffkit.runtime import default_device
 from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
                                    structures_from_frames, window_items)
+from mlffkit.papers.frames.heads import displacement_head_for
 from mlffkit.papers.frames.hyperparameters import BATCH_SIZE_BY_WINDOW
+from mlffkit.papers.frames.objective import AUX_TARGETS, FramesObjective
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import fit_target_scales
-from mlffkit.training.objectives import AUX_TARGETS, FramesObjective
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 #: run parameters every FRAMES run experiment has (the sweeps pass them through)
@@ -86,7 +87,7 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     ``p["T"]``; returns ``(model, trainer, summary)``: evaluate inside
     ``trainer.averaged_weights()``; ``summary`` has steps, wall time, validation loss and the
     per-epoch ``history`` DataFrame."""
-    from mlffkit.models import build_model, preset
+    from mlffkit.models import build_model
 
     T = p["T"]
     items, energies, numbers, forces, displacements = [], [], [], [], []
@@ -100,16 +101,16 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
         numbers += [frames.numbers] * len(used)
         forces += list(frames.forces[used])
         displacements.append(frames.positions[rows[:, -1]] - frames.positions[rows[:, -2]])
-    config = preset(p["model"], displacement_head={"frames": T}) if T > 1 else p["model"]
     torch.manual_seed(p["seed"])
-    model = build_model(config)
+    model = build_model(p["model"])
+    head = displacement_head_for(model, T) if T > 1 else None  # right after: same init
     model.fit_normalisation(np.concatenate(energies), numbers, forces)
     disp = np.concatenate([d.reshape(-1, 3) for d in displacements])
     scales = fit_target_scales(np.concatenate(energies),
                                displacements=disp if p["normalise_displacement"] else None)
     if p["aux_weight"] is not None:
         weights = replace(weights, aux=p["aux_weight"])
-    objective = FramesObjective(weights, scales, aux=p["aux"])
+    objective = FramesObjective(weights, scales, aux=p["aux"], head=head)
     loader = BatchLoader(items, p["batch_size"] or BATCH_SIZE_BY_WINDOW[T],
                          collate=collate_windows, seed=p["seed"])
     val_loader = BatchLoader(val, 16, collate=collate_structures, shuffle=False)

@@ -1,4 +1,5 @@
-"""FramesObjective against hand-computed values with a stub model of fixed outputs."""
+"""FramesObjective against hand-computed values with a stub model and a stub head of fixed
+outputs."""
 
 import pytest
 import torch
@@ -9,7 +10,8 @@ from mlffkit.papers.frames.hyperparameters import (BATCH_SIZE_BY_WINDOW, ISO17_L
                                                      frames_loss_weights)
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import TargetScales
-from mlffkit.training.objectives import EnergyForceObjective, FramesObjective
+from mlffkit.papers.frames.objective import FramesObjective
+from mlffkit.training.objectives import EnergyForceObjective
 
 
 class StubBatch:
@@ -18,10 +20,9 @@ class StubBatch:
 
 
 class StubModel:
-    """Predicts energy = tag and zero forces for a frame; fixed displacement / next frame."""
+    """Predicts energy = tag and zero forces for a frame, features = tag."""
 
-    def __init__(self, displacement, next_energy=0.0):
-        self.displacement, self.next_energy = displacement, next_energy
+    def __init__(self):
         self.calls = []
 
     def __call__(self, batch, forces=True):
@@ -29,11 +30,20 @@ class StubModel:
         return {"energy": torch.tensor([float(batch.tag)]), "forces": torch.zeros(2, 3),
                 "features": torch.full((2, 1), float(batch.tag))}
 
-    def predict_displacement(self, batches, features=None):
-        assert [f[0, 0].item() for f in features] == [b.tag for b in batches]
-        return self.displacement
 
-    def predict_next_frame(self, batches, features=None):
+class StubHead(torch.nn.Module):
+    """A fixed displacement / next frame, checking it is handed each frame's features."""
+
+    def __init__(self, predicted, next_energy=0.0):
+        super().__init__()
+        self.predicted, self.next_energy = predicted, next_energy
+
+    def displacement(self, batches, features):
+        assert [f[0, 0].item() for f in features] == [b.tag for b in batches]
+        return self.predicted
+
+    def predict_next_frame(self, batches, features, model):
+        assert isinstance(model, StubModel)
         return {"energy": torch.tensor([self.next_energy]), "forces": torch.ones(2, 3)}
 
 
@@ -53,8 +63,9 @@ def window():
 
 
 def test_primary_loss_is_average_over_window(window):
-    objective = FramesObjective(LossWeights(energy=1, forces=2, aux=0.0), total_steps=10)
-    out = objective(StubModel(torch.zeros(2, 3)), window, step=0)
+    objective = FramesObjective(LossWeights(energy=1, forces=2, aux=0.0), total_steps=10,
+                                head=StubHead(torch.zeros(2, 3)))
+    out = objective(StubModel(), window, step=0)
     assert out.metrics["primary"].item() == pytest.approx(6.0)
     assert out.loss.item() == pytest.approx(6.0)
     assert out.weight == 1
@@ -63,8 +74,9 @@ def test_primary_loss_is_average_over_window(window):
 def test_total_is_primary_plus_decayed_aux(window):
     # predicted displacement norms 2 and 0 -> L_aux = 1
     predicted = torch.tensor([[0.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
-    objective = FramesObjective(LossWeights(energy=1, forces=2, aux=0.5), total_steps=10)
-    model = StubModel(predicted)
+    objective = FramesObjective(LossWeights(energy=1, forces=2, aux=0.5), total_steps=10,
+                                head=StubHead(predicted))
+    model = StubModel()
     for step, weight in [(0, 0.5), (4, 0.3), (10, 0.0)]:
         out = objective(model, window, step)
         assert out.metrics["aux"].item() == pytest.approx(1.0)
@@ -77,8 +89,8 @@ def test_scales_normalise_every_term(window):
     predicted = torch.tensor([[0.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
     objective = FramesObjective(LossWeights(energy=1, forces=2, aux=1.0),
                                 TargetScales(energy=2.0, forces=4.0, displacement=0.5),
-                                total_steps=10)
-    out = objective(StubModel(predicted), window, step=0)
+                                total_steps=10, head=StubHead(predicted))
+    out = objective(StubModel(), window, step=0)
     primary = ((1 / 2 + 2 * 3 / 4) + (3 / 2 + 2 * 1 / 4)) / 2
     assert out.metrics["primary"].item() == pytest.approx(primary)
     assert out.loss.item() == pytest.approx(primary + 1.0 * 2.0)
@@ -88,16 +100,17 @@ def test_scales_normalise_every_term(window):
 
 def test_ablation_aux_on_next_frame(window):
     objective = FramesObjective(LossWeights(energy=1, forces=2, aux=1.0), aux="next_frame",
-                                total_steps=10)
-    out = objective(StubModel(None, next_energy=4.0), window, step=0)
+                                total_steps=10, head=StubHead(None, next_energy=4.0))
+    out = objective(StubModel(), window, step=0)
     # |4 - 1| + 2 * mean ||(1,1,1)|| = 3 + 2 sqrt(3)
     assert out.metrics["aux"].item() == pytest.approx(3 + 2 * 3 ** 0.5)
 
 
 def test_single_frame_window_is_the_baseline(window):
-    objective = FramesObjective(LossWeights(energy=1, forces=2, aux=1.0), total_steps=10)
+    objective = FramesObjective(LossWeights(energy=1, forces=2, aux=1.0), total_steps=10,
+                                head=StubHead(torch.full((2, 3), 9.0)))
     short = Window(frames=window.frames[-1:], displacement=window.displacement)
-    out = objective(StubModel(torch.full((2, 3), 9.0)), short, step=0)
+    out = objective(StubModel(), short, step=0)
     assert out.loss.item() == pytest.approx(5.0)
     assert "aux" not in out.metrics
 
@@ -105,7 +118,7 @@ def test_single_frame_window_is_the_baseline(window):
 def test_labelled_batch_scored_as_static_frame(window):
     objective = FramesObjective(LossWeights(energy=1, forces=2, aux=1.0), total_steps=10)
     plain = EnergyForceObjective(LossWeights(energy=1, forces=2))
-    model = StubModel(None)
+    model = StubModel()
     assert objective(model, window.frames[0], 3).loss.item() == pytest.approx(7.0)
     assert plain(model, window.frames[0], 3).loss.item() == pytest.approx(7.0)
 
@@ -136,3 +149,16 @@ def test_table5_and_iso17_coefficients():
     assert BATCH_SIZE_BY_WINDOW == {1: 8, 2: 4, 3: 4} and LEARNING_RATE == 5e-4
     with pytest.raises(ValueError, match="known: aspirin"):
         frames_loss_weights("md17", "caffeine")
+
+
+def test_a_window_without_a_head_is_an_error(window):
+    objective = FramesObjective(LossWeights(aux=1.0), total_steps=10)
+    with pytest.raises(ValueError, match="need an auxiliary head"):
+        objective(StubModel(), window, step=0)
+
+
+def test_the_head_is_trained_and_checkpointed_with_the_objective():
+    head = torch.nn.Linear(2, 2)
+    objective = FramesObjective(LossWeights(aux=1.0), head=head)
+    assert [id(p) for p in objective.parameters()] == [id(p) for p in head.parameters()]
+    assert set(objective.state_dict()) == {"head.weight", "head.bias"}

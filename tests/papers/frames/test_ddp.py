@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from mlffkit.training.ddp_check import free_local_port
+from mlffkit.papers.frames.ddp_check import free_local_port
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
@@ -21,7 +21,7 @@ def test_two_ranks_train_the_model_one_process_trains():
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
          "--master_addr", "127.0.0.1", "--master_port", str(free_local_port()),
-         "-m", "mlffkit.training.ddp_check", "--steps", "4", "--tolerance", "1e-6",
+         "-m", "mlffkit.papers.frames.ddp_check", "--steps", "4", "--tolerance", "1e-6",
          "--device", "cpu"],
         capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr

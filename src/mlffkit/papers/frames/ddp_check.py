@@ -5,7 +5,7 @@ windows, forces by double backward, displacement head, EMA, clipping, cosine sch
 the same global batches, once split over ranks with DistributedDataParallel and once in a
 single process, in float64, and reports the largest parameter difference over all ranks.
 
-Run it as ``torchrun --nproc_per_node 2 -m mlffkit.training.ddp_check`` (gloo on CPU, nccl
+Run it as ``torchrun --nproc_per_node 2 -m mlffkit.papers.frames.ddp_check`` (gloo on CPU, nccl
 on CUDA); rank 0 then also trains the single-process reference, prints the difference and
 exits 1 when it exceeds the tolerance. On one machine add ``--master_addr 127.0.0.1``.
 """
@@ -20,18 +20,17 @@ from typing import Callable, Sequence
 
 import torch
 
+from mlffkit.papers.frames.heads import ToyDisplacementHead
+from mlffkit.papers.frames.hyperparameters import ISO17_LOSS_WEIGHTS
+from mlffkit.papers.frames.objective import FramesObjective
 from mlffkit.training.data import BatchLoader, collate_windows, trajectory_windows
 from mlffkit.training.distributed import (DistributedContext, gather_objects,
                                           init_distributed, shutdown_distributed)
-from mlffkit.training.losses import LossWeights
-from mlffkit.training.objectives import FramesObjective
 from mlffkit.training.toy import PairPotential, ToyBatch, toy_trajectory
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 DTYPE = torch.float64
 TOLERANCE = 1e-6
-#: FRAMES' ISO17 weights (papers.frames.hyperparameters), repeated: core imports no paper.
-TOY_LOSS_WEIGHTS = LossWeights(energy=1, forces=80, aux=0.25)
 
 
 def train_toy(context: DistributedContext | None = None, steps: int = 6,
@@ -44,11 +43,12 @@ def train_toy(context: DistributedContext | None = None, steps: int = 6,
     rank, world = (context.rank, context.world_size) if context else (0, 1)
     torch.manual_seed(seed)
     model = PairPotential(window=window).to(DTYPE)
+    head = ToyDisplacementHead(window, hidden=16).to(DTYPE)
     items = trajectory_windows(toy_trajectory(48, n_atoms=4, seed=seed), window)
     loader = BatchLoader(items, global_batch,
                          lambda chunk: collate_windows(chunk, ToyBatch, DTYPE),
                          seed=seed, drop_last=True, rank=rank, world_size=world)
-    objective = FramesObjective(TOY_LOSS_WEIGHTS)
+    objective = FramesObjective(ISO17_LOSS_WEIGHTS, head=head)
     config = TrainerConfig(max_steps=steps, lr=1e-2, scheduler="cosine", warmup_steps=2,
                            ema_decay=0.9, grad_clip_norm=10.0, progress=False, seed=seed,
                            checkpoint_every=checkpoint_every)
@@ -56,6 +56,7 @@ def train_toy(context: DistributedContext | None = None, steps: int = 6,
                       device=device, run_dir=run_dir, callbacks=callbacks)
     trainer.fit(resume=resume)
     weights = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    weights.update({f"head.{k}": v.detach().cpu().clone() for k, v in head.state_dict().items()})
     weights.update({f"ema.{i}": s.cpu().clone() for i, s in enumerate(trainer.ema.shadow)})
     return weights
 
