@@ -37,7 +37,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mlffkit import reference as gen
-from mlffkit.reference.md import harmonic_thermostat_check, kinetic_temperature
+from mlffkit.metrics import kinetic_temperature
+from mlffkit.reference.md import REMOVED_DOF, harmonic_thermostat_check
 from mlffkit.plotting import use_book_style
 
 use_book_style()
@@ -94,7 +95,7 @@ def cost_line(record):
 
 def trajectory(name, member):
     data = gen.load(name, member)
-    temp = kinetic_temperature(data["numbers"], data["velocities"])
+    temp = kinetic_temperature(data["numbers"], data["velocities"], removed_dof=REMOVED_DOF)
     return data, temp
 
 

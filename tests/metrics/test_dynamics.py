@@ -1,11 +1,15 @@
-"""EV/FV, RMSD, MSD and diffusivity."""
+"""EV/FV, RMSD, MSD, diffusivity and the kinetic temperature."""
 
 import numpy as np
 import pytest
+from ase import units
+from ase.build import molecule
+from ase.constraints import FixCom
 
 from mlffkit.metrics.dynamics import (ANGSTROM2_PER_FS_TO_CM2_PER_S, diffusivity,
                                       energy_violation, force_violation, geometric_mean,
-                                      mean_squared_displacement, rmsd, unwrap_positions)
+                                      kinetic_temperature, mean_squared_displacement, rmsd,
+                                      unwrap_positions)
 
 
 def test_ev_and_fv_are_zero_for_identical_and_within_0_1_otherwise():
@@ -123,3 +127,18 @@ def test_unwrap_restores_a_trajectory_wrapped_into_the_box():
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_kinetic_temperature_counts_the_degrees_of_freedom_it_is_told():
+    atoms = molecule("CH3CH2OH")
+    v = np.random.default_rng(1).normal(0, 0.01, (len(atoms), 3))  # Å/fs
+    atoms.set_velocities(v / units.fs)
+    free = kinetic_temperature(atoms.numbers, v, removed_dof=0)
+    assert isinstance(free, float) and free == pytest.approx(atoms.get_temperature(), rel=1e-12)
+    atoms.set_constraint(FixCom())  # ASE then counts 3N - 3
+    assert kinetic_temperature(atoms.numbers, v, removed_dof=3) == \
+        pytest.approx(atoms.get_temperature(), rel=1e-12)
+    stack = kinetic_temperature(atoms.numbers, np.stack([v, 2 * v]), removed_dof=0)
+    np.testing.assert_allclose(stack, [free, 4 * free], rtol=1e-12)
+    with pytest.raises(TypeError):
+        kinetic_temperature(atoms.numbers, v)  # the convention is never implied

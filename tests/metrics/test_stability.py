@@ -22,6 +22,19 @@ def test_bonds_match_fu_et_al_ase_natural_cutoffs_neighbour_list(name):
     np.testing.assert_array_equal(find_bonds(atoms), expected)
 
 
+
+def test_bond_rule_scale_and_tolerance():
+    """``d < scale (r_i + r_j) + tolerance``: the generators' rule (1.25, 0) on a dense check."""
+    from ase.data import covalent_radii
+
+    atoms = molecule("CH3CH2OH")
+    radii = covalent_radii[atoms.numbers]
+    d = atoms.get_all_distances()
+    dense = d < 1.25 * (radii[:, None] + radii[None, :])
+    np.fill_diagonal(dense, False)
+    expected = np.transpose(np.nonzero(np.triu(dense)))
+    np.testing.assert_array_equal(find_bonds(atoms, scale=1.25, tolerance_A=0.0), expected)
+
 def stretched_water(n_frames, stretch_per_frame):
     """H2O whose first O-H bond grows by ``stretch_per_frame`` Å per frame."""
     water = molecule("H2O")

@@ -9,9 +9,9 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import thermalize_momenta
 
 from mlffkit.units import ASE_VELOCITY_TO_ANGSTROM_PER_FS, friction_per_ps_to_ase
-from mlffkit.reference.md import (Interrupted, LangevinSettings,
-                                      connectivity_changes,
-                                      kinetic_temperature, run_langevin)
+from mlffkit.metrics import kinetic_temperature
+from mlffkit.reference.md import (REMOVED_DOF, Interrupted, LangevinSettings,
+                                  connectivity_changes, run_langevin)
 from mlffkit.calculators.xtb import GFN2xTB
 
 
@@ -52,7 +52,8 @@ def test_velocity_factor_and_temperature_with_fixed_centre_of_mass():
     assert v.std() == pytest.approx(np.sqrt(units.kB * 300 / 39.948) * units.fs, rel=0.05)
     both = kinetic_temperature(atoms.numbers, v, removed_dof=0)
     assert both == pytest.approx(atoms.get_temperature(), rel=1e-10)
-    assert kinetic_temperature(atoms.numbers, v) == pytest.approx(both * 6000 / 5997)
+    assert kinetic_temperature(atoms.numbers, v, removed_dof=REMOVED_DOF) == \
+        pytest.approx(both * 6000 / 5997)
 
 
 def _water_run(**kwargs):

@@ -6,7 +6,7 @@ ASE trajectory (a list of ``Atoms``), so any ASE calculator's simulation can be 
 - :mod:`.errors`: energy / force MAE and RMSE (per-component and per-atom-norm conventions).
 - :mod:`.structure`: h(r) and RDFs (ASE, MDAnalysis and Fu et al. normalisations by name).
 - :mod:`.comparison`: integrated absolute error (h(r)/RDF/FES MAE), Wright's factor, JSD.
-- :mod:`.dynamics`: EV(t), FV(t), geometric mean, RMSD, MSD, diffusivity.
+- :mod:`.dynamics`: EV(t), FV(t), geometric mean, RMSD, MSD, diffusivity, kinetic temperature.
 - :mod:`.stability`: bond-length and RDF-window stability, and the matching MD stop rules.
 - :mod:`.free_energy`: dihedral angles, 1-D/2-D free-energy surfaces and their MAE.
 - :mod:`.statistics`: paired bootstrap over seeds.
@@ -14,7 +14,7 @@ ASE trajectory (a list of ``Atoms``), so any ASE calculator's simulation can be 
 
 from .comparison import integrated_absolute_error, jensen_shannon_divergence, wright_factor
 from .dynamics import (diffusivity, energy_violation, force_violation, geometric_mean,
-                       mean_squared_displacement, rmsd, unwrap_positions)
+                       kinetic_temperature, mean_squared_displacement, rmsd, unwrap_positions)
 from .errors import energy_force_errors, energy_mae, energy_rmse, force_mae, force_rmse
 from .free_energy import (dihedral_angles, free_energy_1d, free_energy_2d, free_energy_mae,
                           marginal_free_energy, thermal_energy)

@@ -1,5 +1,5 @@
 r"""Dynamics observables: EGraFFBench's energy and force violation, RMSD, mean squared
-displacement and diffusivity.
+displacement, diffusivity and the kinetic temperature.
 
 EGraFFBench Eq. 4, for a predicted (hat) and a ground-truth trajectory at the same times::
 
@@ -22,6 +22,10 @@ Units: Å^2/fs; multiply by :data:`ANGSTROM2_PER_FS_TO_CM2_PER_S` for cm^2/s or 
 from __future__ import annotations
 
 import numpy as np
+from ase import units
+from ase.data import atomic_masses
+
+from mlffkit.units import ASE_VELOCITY_TO_ANGSTROM_PER_FS
 
 from ._inputs import (TrajectoryArrays, as_trajectory, element_number, finite_array,
                       matching_arrays)
@@ -137,6 +141,23 @@ def diffusivity(msd, frame_interval_fs: float, *, window_fs: tuple[float, float]
         raise ValueError(f"window {window_fs} fs holds fewer than two lags")
     slope = np.polyfit(lag_fs[inside], msd[inside], 1)[0]
     return float(slope / 6.0)
+
+
+def kinetic_temperature(numbers, velocities, *, removed_dof: int) -> np.ndarray | float:
+    """Instantaneous temperature (K) of velocities ``(..., N, 3)`` in Å/fs:
+    ``2 K / (k_B (3N - removed_dof))``.
+
+    ``removed_dof`` is explicit because the conventions differ: 0 gives ASE's
+    ``Atoms.get_temperature()`` without constraints (3N, EGraFFBench's temperatures); 3 a
+    molecule whose centre of mass is held (``FixCom``: 3N - 3, the generated sets). One frame
+    gives a float, a stack of frames an array.
+    """
+    masses = atomic_masses[np.asarray(numbers)]
+    v_ase = np.asarray(velocities, dtype=float) / ASE_VELOCITY_TO_ANGSTROM_PER_FS
+    kinetic = 0.5 * np.einsum("i,...ij,...ij->...", masses, v_ase, v_ase)
+    dof = 3 * len(masses) - removed_dof
+    temperature = 2.0 * kinetic / (dof * units.kB)
+    return float(temperature) if temperature.ndim == 0 else temperature
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -7,7 +7,9 @@ deviates from its reference length by more than Δ (0.5 Å for MD17 and alanine 
 
 Bonds come from covalent radii on a reference structure: ``d_ij < r_i + r_j + tolerance``. Fu et
 al.'s code finds them with ASE's ``NeighborList(natural_cutoffs(atoms))``, whose default skin of
-0.3 Å is added to both radii, hence the default ``tolerance_A = 0.6``. Their reference lengths
+0.3 Å is added to both radii, hence the default ``tolerance_A = 0.6``. :func:`find_bonds` is
+mlffkit's one bond rule, ``d_ij < scale (r_i + r_j) + tolerance``; the reference-data
+generators count connectivity changes with it at ``scale = 1.25``, ``tolerance_A = 0``. Their reference lengths
 are the mean bond lengths over the reference trajectory; pass ``reference_lengths`` for that,
 the default is the lengths in the structure the bonds were found on.
 
@@ -58,16 +60,17 @@ class StabilityResult:
 
 
 def find_bonds(structure, species=None, cell=None, pbc=None, *,
-               tolerance_A: float = FU2023_BOND_TOLERANCE_A) -> np.ndarray:
+               tolerance_A: float = FU2023_BOND_TOLERANCE_A, scale: float = 1.0) -> np.ndarray:
     """Bonded pairs ``(B, 2)``, ``i < j``, in the first frame of ``structure``:
-    ``d_ij < r_cov,i + r_cov,j + tolerance_A`` (ASE covalent radii, periodic images included)."""
+    ``d_ij < scale (r_cov,i + r_cov,j) + tolerance_A`` (ASE covalent radii, periodic images
+    included)."""
     frames = as_trajectory(structure, species, cell, pbc, name="structure")
     numbers = frames.require_numbers("find_bonds")
     radii = covalent_radii[numbers]
-    cutoff = 2.0 * radii.max() + tolerance_A
+    cutoff = 2.0 * scale * radii.max() + tolerance_A
     cell0 = None if frames.cells is None else frames.cells[0]
     i, j, d = periodic_pairs(frames.positions[0], cell0, frames.pbc, cutoff)
-    bonded = (d < radii[i] + radii[j] + tolerance_A) & (i != j)
+    bonded = (d < scale * (radii[i] + radii[j]) + tolerance_A) & (i != j)
     bonds = np.sort(np.stack([i[bonded], j[bonded]], axis=1), axis=1)
     return np.unique(bonds, axis=0)
 

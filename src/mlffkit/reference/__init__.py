@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from mlffkit.files import sha256_of
-
 from mlffkit.data.frames import Frames
+from mlffkit.files import sha256_of
+from mlffkit.metrics import kinetic_temperature
+
 from . import iso17, md17, shifts
 from .base import MDConfig, Member, SetSpec
-from .md import (checkpoint_run_hash, connectivity_changes, kinetic_temperature, run_hash,
+from .md import (REMOVED_DOF, checkpoint_run_hash, connectivity_changes, run_hash,
                  run_langevin)
 from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_commit,
                     read_provenance, verify_dir, write_json, write_npz)
@@ -224,7 +225,7 @@ def _run_member(folder: Path, rel: str, member: Member, config: MDConfig, resume
     arrays.update(member.static)
     write_npz(path, arrays)
     checkpoint.unlink(missing_ok=True)
-    temps = kinetic_temperature(member.numbers, frames["velocities"])
+    temps = kinetic_temperature(member.numbers, frames["velocities"], removed_dof=REMOVED_DOF)
     return {
         "sha256": sha256_of(path), "bytes": path.stat().st_size,
         "frames": int(len(frames["energy"])), "atoms": int(len(member.numbers)),

@@ -9,7 +9,7 @@ Units: friction is given in 1/ps and converted once, in
 :func:`mlffkit.units.friction_per_ps_to_ase`; velocities
 are written in Å/fs (:data:`ASE_VELOCITY_TO_ANGSTROM_PER_FS`). The centre of mass is held by
 :class:`ase.constraints.FixCom` (ASE's ``fixcm`` is deprecated), so a molecule of N atoms has
-3N-3 degrees of freedom for :func:`kinetic_temperature`.
+3N-3 degrees of freedom (:func:`mlffkit.metrics.kinetic_temperature` with ``removed_dof=3``).
 
 Resuming: every ``checkpoint_every`` steps the full float64 state (positions, momenta, the
 random generator's state, the frames so far, the elapsed time) is written atomically to a
@@ -30,11 +30,12 @@ import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.constraints import FixCom
-from ase.data import atomic_masses, covalent_radii
+from ase.data import atomic_masses
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
 
 from mlffkit.files import atomic_target
+from mlffkit.metrics.stability import find_bonds
 from mlffkit.units import (ASE_VELOCITY_TO_ANGSTROM_PER_FS, FS_PER_PS,
                            friction_per_ps_to_ase)
 
@@ -88,14 +89,11 @@ class Interrupted(RuntimeError):
     """Raised by :func:`run_langevin` when ``stop_after_steps`` was reached (for tests)."""
 
 
-def kinetic_temperature(numbers: np.ndarray, velocities: np.ndarray,
-                        removed_dof: int = 3) -> np.ndarray:
-    """Instantaneous temperature (K) of frames of velocities (..., N, 3) in Å/fs."""
-    masses = atomic_masses[np.asarray(numbers)]
-    v_ase = np.asarray(velocities, dtype=float) / ASE_VELOCITY_TO_ANGSTROM_PER_FS
-    kinetic = 0.5 * np.einsum("i,...ij,...ij->...", masses, v_ase, v_ase)
-    dof = 3 * len(masses) - removed_dof
-    return 2.0 * kinetic / (dof * units.kB)
+#: The generators' bond rule for :func:`connectivity_changes` (:func:`find_bonds`): a bond is
+#: shorter than 1.25 times the sum of the covalent radii.
+CONNECTIVITY_BONDS = {"scale": 1.25, "tolerance_A": 0.0}
+#: Degrees of freedom the generators remove: the centre of mass is held (``FixCom``).
+REMOVED_DOF = 3
 
 
 class _Harmonic(Calculator):
@@ -140,23 +138,15 @@ def harmonic_thermostat_check(period_fs: float, timestep_fs: float,
             "configurational_K": scale * float(np.mean(potential))}
 
 
-def bonded(numbers: np.ndarray, positions: np.ndarray, scale: float = 1.25) -> np.ndarray:
-    """Bond matrix (..., N, N): distance below ``scale`` times the sum of covalent radii."""
-    radii = covalent_radii[np.asarray(numbers)]
-    cutoff = scale * (radii[:, None] + radii[None, :])
-    dist = np.linalg.norm(positions[..., :, None, :] - positions[..., None, :, :], axis=-1)
-    bonds = dist < cutoff
-    n = len(radii)
-    bonds[..., np.arange(n), np.arange(n)] = False
-    return bonds
-
-
 def connectivity_changes(numbers: np.ndarray, reference: np.ndarray,
                          positions: np.ndarray) -> int:
     """How many frames have another bond graph than the reference geometry (reactions,
-    proton transfers, dissociation)."""
-    ref = bonded(numbers, reference)
-    return int(sum((bonded(numbers, p) != ref).any() for p in positions))
+    proton transfers, dissociation), bonds by :data:`CONNECTIVITY_BONDS`."""
+    def bonds(x: np.ndarray) -> np.ndarray:
+        return find_bonds(np.asarray(x, dtype=float), species=numbers, **CONNECTIVITY_BONDS)
+
+    ref = bonds(reference)
+    return int(sum(not np.array_equal(bonds(p), ref) for p in positions))
 
 
 def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:

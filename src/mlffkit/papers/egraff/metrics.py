@@ -69,6 +69,10 @@ MD17_TIMESTEP_FS = 0.5
 MD17_TEMPERATURE_K = 500.0
 #: a.m.u. and eV/Å give an acceleration in ASE units (Å / t_ASE^2); times this, in Å/fs^2
 ASE_ACCELERATION_TO_A_PER_FS2 = units.fs ** 2
+#: Temperatures here count 3N degrees of freedom, as ASE's ``Atoms.get_temperature()`` without
+#: constraints (the forward runs' own temperatures): ``removed_dof`` of
+#: :func:`mlffkit.metrics.kinetic_temperature`.
+TEMPERATURE_DOF = 0
 
 
 def dataset_name(molecule: str) -> str:
@@ -122,13 +126,6 @@ def reference_velocities(frames, index: int, dt_fs: float, method: str = "centra
         accel = frames.forces[index] / masses[:, None] * ASE_ACCELERATION_TO_A_PER_FS2
         return (x[index + 1] - x[index]) / dt_fs - 0.5 * dt_fs * accel
     raise ValueError(f"velocity method must be one of {VELOCITY_METHODS}, got {method!r}")
-
-
-def kinetic_temperature(numbers, velocities_A_per_fs) -> float:
-    """Instantaneous temperature (K) of velocities in Å/fs, 3N degrees of freedom (as ASE)."""
-    atoms = Atoms(numbers=numbers)
-    atoms.set_velocities(np.asarray(velocities_A_per_fs) / units.fs)
-    return float(atoms.get_temperature())
 
 
 def molecule_atoms(frames, index: int) -> Atoms:
@@ -310,7 +307,8 @@ def compute(params: dict) -> Result:
 
     from mlffkit import data
     from mlffkit.metrics import (energy_violation, find_bonds, force_violation, geometric_mean,
-                                 interatomic_distance_distribution, uniform_bin_edges)
+                                 interatomic_distance_distribution, kinetic_temperature,
+                                 uniform_bin_edges)
     from mlffkit.metrics.stability import bond_lengths
 
     unknown = sorted(set(params["potentials"]) - set(POTENTIALS))
@@ -347,7 +345,8 @@ def compute(params: dict) -> Result:
                 "segment_last": int(seg[-1]), "n_bonds": len(bonds),
                 "energy_mean_eV": float(frames.energy[seg].mean()),
                 "energy_std_eV": float(frames.energy[seg].std()),
-                "T_mean_K": float(np.mean([kinetic_temperature(frames.numbers, v)
+                "T_mean_K": float(np.mean([kinetic_temperature(frames.numbers, v,
+                                                               removed_dof=TEMPERATURE_DOF)
                                            for v in v_seg]))})
             velocities = {}
             for s in starts:
@@ -358,7 +357,8 @@ def compute(params: dict) -> Result:
                 ref_rows.append({
                     "molecule": molecule, "start_frame": int(s),
                     "partner_frame": int(s + shift) if shift else -1,
-                    "T_start_K": kinetic_temperature(frames.numbers, v),
+                    "T_start_K": kinetic_temperature(frames.numbers, v,
+                                                     removed_dof=TEMPERATURE_DOF),
                     "velocity_methods_rel_diff": float(np.linalg.norm(v - other)
                                                        / np.linalg.norm(v))})
             common = dict(bin_edges=edges, bonds=bonds, reference_lengths=ref_lengths, dt_fs=dt,
@@ -411,7 +411,8 @@ def compute(params: dict) -> Result:
                                                frames.energy[window], frames.forces[window],
                                                **common)
                     temperature = [kinetic_temperature(frames.numbers,
-                                                       reference_velocities(frames, i, dt))
+                                                       reference_velocities(frames, i, dt),
+                                                       removed_dof=TEMPERATURE_DOF)
                                    for i in range(s + shift, s + shift + steps)]
                     rows.append({"molecule": molecule, "potential": SHIFTED,
                                  "start_frame": int(s), "partner_frame": int(s + shift),
