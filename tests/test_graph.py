@@ -99,3 +99,58 @@ def test_float32_positions_give_float32_vectors():
     b = Batch.from_atoms(molecule("CH4"), dtype=torch.float32)
     ei, ev = radius_graph(b, 3.0)
     assert ev.dtype == torch.float32 and ei.dtype == torch.long and ei.shape[1] == 20
+
+
+class CountingList:
+    """Wraps the cached vesin neighbour list of a cutoff and counts its calls."""
+
+    def __init__(self, monkeypatch, cutoff):
+        import mlffkit.graph as graph
+
+        self.calls, inner = 0, graph._neighbour_list(cutoff)
+
+        class Wrapped:
+            def compute(wrapped, *args, **kwargs):
+                self.calls += 1
+                return inner.compute(*args, **kwargs)
+
+        monkeypatch.setitem(graph._NEIGHBOUR_LISTS, float(cutoff), Wrapped())
+
+
+def collated(structures):
+    from mlffkit.training.data import collate_structures
+    return collate_structures(structures, dtype=torch.float64).batch
+
+
+def test_a_graph_is_built_once_per_structure_and_cutoff(monkeypatch):
+    from mlffkit.training.toy import toy_trajectory
+
+    frames = toy_trajectory(4, n_atoms=5, seed=1)
+    counter = CountingList(monkeypatch, 3.0)
+    fresh = radius_graph(collated(frames[:2]), 3.0)
+    assert counter.calls == 2
+    # a new batch of the same structures (next epoch, another head) reuses their lists
+    again = collated(frames[:2])
+    edge_index, edge_vec = radius_graph(again.replace(pos=again.pos.requires_grad_(True)), 3.0)
+    assert counter.calls == 2
+    assert torch.equal(edge_index, fresh[0]) and torch.equal(edge_vec, fresh[1])
+    edge_vec.sum().backward()  # still differentiable in the positions
+    assert again.pos.grad is not None
+    radius_graph(collated(frames[1:3]), 3.0)  # one new structure, one known
+    assert counter.calls == 3
+    radius_graph(collated(frames[:2]), 2.5)  # another cutoff is another list
+    assert counter.calls == 3  # (counted on the 3.0 list only)
+
+
+def test_a_cached_graph_is_not_used_for_other_positions(monkeypatch):
+    from mlffkit.training.toy import toy_trajectory
+
+    frame = toy_trajectory(1, n_atoms=5, seed=2)[0]
+    counter = CountingList(monkeypatch, 3.0)
+    radius_graph(collated([frame]), 3.0)
+    moved = collated([frame])
+    moved = moved.replace(pos=moved.pos * 0.5)  # the same cache, other positions
+    edge_index, _ = radius_graph(moved, 3.0)
+    assert counter.calls == 2
+    expected, _ = radius_graph(Batch(moved.pos, moved.numbers, moved.batch), 3.0)
+    assert torch.equal(edge_index, expected)

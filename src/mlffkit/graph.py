@@ -14,6 +14,12 @@ periodic image of the source atom::
 
 where ``shift`` is an integer vector of cell translations. Messages flow from source to target.
 Both directions of every pair are listed (a "full" neighbour list).
+
+A graph is built once per structure and cutoff: a batch collated from fixed structures
+(training data) carries one cache per structure (``Batch.structure_edges``, filled on first
+use, checked against the structure's positions and cell), so later epochs, a second head on
+the same frame, or a normalisation pass reuse the neighbour list; the edge vectors are always
+recomputed from ``pos`` (and ``cell``), so they stay differentiable.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ class Batch:
         cell: (B, 3, 3) cell vectors as rows (Å), or None when no structure is periodic.
         pbc: (B, 3) periodic directions (bool), or None when no structure is periodic.
         n_structures: B.
+        structure_edges: optional, one dict per structure in which :func:`radius_graph`
+            keeps that structure's neighbour list per cutoff (shared with the structure the
+            batch was collated from, so the list is built once per structure and cutoff).
     """
 
     pos: torch.Tensor
@@ -47,6 +56,8 @@ class Batch:
     cell: torch.Tensor | None = None
     pbc: torch.Tensor | None = None
     n_structures: int = 1
+    structure_edges: list[dict] | None = dataclasses.field(default=None, repr=False,
+                                                           compare=False)
 
     def __post_init__(self):
         if self.pos.ndim != 2 or self.pos.shape[-1] != 3:
@@ -96,6 +107,7 @@ class Batch:
             cell=move(self.cell, True),
             pbc=move(self.pbc, False),
             n_structures=self.n_structures,
+            structure_edges=self.structure_edges,
         )
 
     def replace(self, **changes) -> Batch:
@@ -184,6 +196,26 @@ def _neighbour_list(cutoff: float):
     return _NEIGHBOUR_LISTS[key]
 
 
+def _fingerprint(points: torch.Tensor, box: torch.Tensor, periodic) -> int:
+    """What a cached neighbour list was built from (positions, cell, periodicity)."""
+    data = points.cpu().numpy().tobytes() + box.cpu().numpy().tobytes() + repr(
+        periodic.tolist() if torch.is_tensor(periodic) else periodic).encode()
+    return hash(data)
+
+
+def _structure_edges(points, box, periodic, cutoff: float, cache: dict | None):
+    """One structure's ``(i, j, S)`` from ``cache`` when it was built from these positions,
+    cell and cutoff, else from vesin (then kept in ``cache``)."""
+    key = float(cutoff)
+    print_ = _fingerprint(points, box, periodic) if cache is not None else None
+    if cache is not None and key in cache and cache[key][0] == print_:
+        return cache[key][1]
+    edges = _neighbour_list(cutoff).compute(points, box, periodic, quantities="ijS", copy=True)
+    if cache is not None:
+        cache[key] = (print_, edges)
+    return edges
+
+
 def radius_graph(batch: Batch, cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
     """All pairs of atoms (periodic images included) closer than ``cutoff`` Å.
 
@@ -194,9 +226,9 @@ def radius_graph(batch: Batch, cutoff: float) -> tuple[torch.Tensor, torch.Tenso
     """
     if cutoff <= 0:
         raise ValueError(f"cutoff must be positive, got {cutoff}")
-    nl = _neighbour_list(cutoff)
     pos = batch.pos
     device = pos.device
+    caches = batch.structure_edges
     sources, targets, shifts = [], [], []
     for b in range(batch.n_structures):
         idx = torch.nonzero(batch.batch == b).reshape(-1)
@@ -207,7 +239,8 @@ def radius_graph(batch: Batch, cutoff: float) -> tuple[torch.Tensor, torch.Tenso
             box, periodic = batch.cell[b].detach(), batch.pbc[b].cpu()
         else:
             box, periodic = torch.zeros(3, 3, dtype=pos.dtype, device=device), False
-        i, j, shift = nl.compute(points, box, periodic, quantities="ijS", copy=True)
+        cache = caches[b] if caches is not None else None
+        i, j, shift = _structure_edges(points, box, periodic, cutoff, cache)
         targets.append(idx[i.to(device)])
         sources.append(idx[j.to(device)])
         shifts.append(shift.to(device=device))

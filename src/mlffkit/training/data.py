@@ -21,7 +21,7 @@ by keyword from ``pos, numbers, batch, cell, pbc, n_structures``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
@@ -85,7 +85,9 @@ class Window:
 @dataclass(frozen=True)
 class Structure:
     """One labelled frame: ``numbers`` (n,), ``positions`` (n, 3) Å, ``energy`` eV,
-    ``forces`` (n, 3) eV/Å, optional ``cell`` (3, 3) Å and ``pbc`` (3,)."""
+    ``forces`` (n, 3) eV/Å, optional ``cell`` (3, 3) Å and ``pbc`` (3,). ``graphs`` keeps its
+    neighbour lists per cutoff once a model has built them (``mlffkit.graph.radius_graph``),
+    so that every later batch holding this frame reuses them."""
 
     numbers: np.ndarray
     positions: np.ndarray
@@ -93,6 +95,7 @@ class Structure:
     forces: np.ndarray
     cell: np.ndarray | None = None
     pbc: np.ndarray | None = None
+    graphs: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_atoms(cls, atoms) -> "Structure":
@@ -139,6 +142,8 @@ def collate_structures(structures: Sequence[Structure], batch_cls: type | None =
         pbc=torch.as_tensor(np.stack([s.pbc for s in structures]), dtype=torch.bool)
         if periodic else None,
         n_structures=len(structures))
+    if hasattr(batch, "structure_edges"):  # graph.Batch: share the structures' edge caches
+        batch.structure_edges = [s.graphs for s in structures]
     return LabelledBatch(batch=batch,
                          energy=torch.tensor([s.energy for s in structures], dtype=dtype),
                          forces=floats([s.forces for s in structures]))
