@@ -45,22 +45,21 @@ LENGTH_TO_ANGSTROM: dict[str, float] = {
 }
 
 
+def _factor(table: dict[str, float], unit: str, kind: str) -> float:
+    try:
+        return table[unit.strip().lower()]
+    except KeyError:
+        raise ValueError(f"unknown {kind} unit {unit!r}; fix: use one of {sorted(table)}") from None
+
+
 def energy_factor(unit: str) -> float:
     """Factor from ``unit`` (e.g. ``"kcal/mol"``, ``"hartree"``) to eV."""
-    try:
-        return ENERGY_TO_EV[unit.strip().lower()]
-    except KeyError:
-        raise ValueError(f"unknown energy unit {unit!r}; fix: use one of "
-                         f"{sorted(ENERGY_TO_EV)}") from None
+    return _factor(ENERGY_TO_EV, unit, "energy")
 
 
 def length_factor(unit: str) -> float:
     """Factor from ``unit`` (``"angstrom"``, ``"bohr"``) to Å."""
-    try:
-        return LENGTH_TO_ANGSTROM[unit.strip().lower()]
-    except KeyError:
-        raise ValueError(f"unknown length unit {unit!r}; fix: use one of "
-                         f"{sorted(LENGTH_TO_ANGSTROM)}") from None
+    return _factor(LENGTH_TO_ANGSTROM, unit, "length")
 
 
 def force_factor(unit: str) -> float:
