@@ -19,7 +19,8 @@
 # simulations), ISO17 (129 C7O2H10 isomers), and pools of molecules that differ from a
 # training set in one controlled way (Kreiman & Krishnapriyan's distribution shifts).
 # `mlffkit.reference` makes stand-ins with a real quantum-chemistry engine,
-# **GFN2-xTB** (tblite), driven by ASE's Langevin thermostat, and commits them under
+# **GFN2-xTB** {cite}`bannwarth2019gfn2` (tblite {cite}`tblite`), driven by ASE's
+# {cite}`larsen2017ase` Langevin thermostat, and commits them under
 # `data/generated/` with a provenance record and checksums. Every number on this page is read
 # from those files; nothing is computed here beyond temperatures from the stored velocities.
 #
@@ -28,6 +29,10 @@
 # `mlffkit.reference.verify(NAME)`; `data/generated/README.md` lists every key and unit.
 
 # %%
+from mlffkit.chapters import text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import json
 
 import matplotlib.pyplot as plt
@@ -46,7 +51,7 @@ use_book_style()
 # %% tags=["parameters"]
 profile = "book"  # smoke | book | paper: the same here, the page only loads committed files
 
-# %%
+# %% tags=["hide-input"]
 if profile not in ("smoke", "book", "paper"):
     raise ValueError(f"unknown profile {profile!r}; valid: smoke, book, paper")
 
@@ -107,8 +112,9 @@ def running_mean(x, width):
 # %% [markdown]
 # ## `xtb-md17`: consecutive frames of the eight MD17 molecules
 #
-# **Paper data.** MD17 (Chmiela et al. 2017): DFT (PBE+vdW-TS) MD at 500 K, 0.5 fs per step,
-# hundreds of thousands of consecutive frames per molecule. The mirror holds rMD17, a
+# **Paper data.** MD17 {cite}`chmiela2017md17`: DFT (PBE+vdW-TS) MD at 500 K, 0.5 fs per step,
+# hundreds of thousands of consecutive frames per molecule. The mirror holds rMD17
+# {cite}`christensen2020rmd17`, a
 # recomputed random subsample of 100k frames, not in time order.
 #
 # **Ours.** Each molecule starts from frame 0 of rMD17's `train_01` split (the file and its
@@ -123,7 +129,7 @@ md17 = provenance("xtb-md17")
 display(Markdown(cost_line(md17)))
 display(members_table(md17).round(2))
 
-# %%
+# %% tags=["hide-input"]
 names = gen.members("xtb-md17")
 fig_e, axes_e = plt.subplots(2, 4, figsize=(12, 4.5), sharex=True)
 fig_t, axes_t = plt.subplots(2, 4, figsize=(12, 4.5), sharex=True, sharey=True)
@@ -161,12 +167,13 @@ plt.show()
 # %% [markdown]
 # ## `xtb-iso17`: C7O2H10 isomers and ISO17's two test scenarios
 #
-# **Paper data.** ISO17 (Schütt et al. 2017): 129 C7O2H10 isomers from QM9, 5000
+# **Paper data.** ISO17 {cite}`schutt2017schnet`: 129 C7O2H10 isomers from QM9, 5000
 # conformations each from DFT (PBE+vdW-TS) MD at 500 K, 1 fs steps. Test scenarios:
 # *known molecules / unknown conformations* and *unknown molecules / unknown conformations*.
 #
 # **Ours.** Hand-picked C7O2H10 constitutional isomers (the code checks the formula and that
-# no two are the same molecule), embedded with RDKit ETKDGv3 and relaxed with MMFF94, then
+# no two are the same molecule), embedded with RDKit {cite}`rdkit`
+# ETKDGv3 {cite}`riniker2015etkdg` and relaxed with MMFF94 {cite}`halgren1996mmff94`, then
 # GFN2-xTB MD at 500 K with 1 fs steps, every step stored after the equilibration.
 # `split.json` defines the scenarios: `test_other` holds out a fifth of the isomers entirely;
 # `test_within` is the last fifth of each training isomer's trajectory, a *time block*
@@ -174,7 +181,7 @@ plt.show()
 # which leaves near-duplicates of training frames in the test set). Differences: fewer
 # isomers than ISO17's 129, ten times fewer frames per isomer, and GFN2-xTB labels.
 
-# %%
+# %% tags=["hide-input"]
 iso = provenance("xtb-iso17")
 split = json.loads((gen.set_dir("xtb-iso17") / "split.json").read_text())
 display(Markdown(cost_line(iso)))
@@ -213,7 +220,7 @@ display(pd.DataFrame(checks).rename(columns={"kinetic_K": "kinetic T (K)",
                                              "configurational_K": "configurational T (K)"})
         .round(1))
 
-# %%
+# %% tags=["hide-input"]
 held_out = set(split["scenarios"]["test_other"]["isomers"])
 fig, (ax_e, ax_t) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True)
 for member in gen.members("xtb-iso17"):
@@ -243,7 +250,7 @@ plt.show()
 # %% [markdown]
 # ## `xtb-shifts`: one shift at a time
 #
-# **Paper data.** Kreiman & Krishnapriyan study shifts in atomic features, force norms and
+# **Paper data.** Kreiman & Krishnapriyan {cite}`kreiman2025shifts` study shifts in atomic features, force norms and
 # connectivity on DFT data sets (SPICE, ANI-1x, MD17, ...), and use cheap priors (e.g.
 # MMFF94 or GFN2-xTB) for test-time training.
 #
@@ -255,7 +262,7 @@ plt.show()
 # molecules. Differences: far fewer frames than the paper's data sets (counts below), GFN2-xTB
 # as the reference instead of DFT (so "prior vs reference" is MMFF94 vs GFN2-xTB).
 
-# %%
+# %% tags=["hide-input"]
 sh = provenance("xtb-shifts")
 display(Markdown(cost_line(sh)))
 rows, pools = [], {}
@@ -278,7 +285,7 @@ for pool, items in pools.items():
                  "MMFF94 force RMSE vs xTB (eV/Å)": np.sqrt(np.mean(prior_err ** 2))})
 display(pd.DataFrame(rows).round(3))
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(2, len(pools), figsize=(12, 5), sharex=True, sharey="row")
 for col, (pool, items) in enumerate(pools.items()):
     for _, data, temp in items:
@@ -294,7 +301,7 @@ axes[1, 0].set_ylabel("T (K)")
 fig.suptitle("xtb-shifts: energy and instantaneous temperature of every trajectory")
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3.5))
 bins = np.linspace(0, 12, 61)
 for pool, items in pools.items():

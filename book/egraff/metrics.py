@@ -14,7 +14,7 @@
 # %% [markdown]
 # # EGraFFBench's simulation metrics on MD17: what do EV, FV, JSD and WF measure?
 #
-# EGraFFBench (§4.2) scores a force field by running it forward from the *same* configuration
+# EGraFFBench {cite}`bihani2024egraffbench` (§4.2) scores a force field by running it forward from the *same* configuration
 # and velocities as a ground-truth simulation and comparing the two trajectories at the same
 # times, with four numbers:
 #
@@ -33,18 +33,24 @@
 # This chapter asks what these numbers can tell apart. The reference is the MD17 DFT
 # trajectory itself (EGraFFBench's MD17 test files are MD17 frames 0–999, consecutive at
 # 0.5 fs). From several reference frames we run two cheap potentials that are certainly *not*
-# DFT — **MMFF94** (RDKit) and **GFN2-xTB** (tblite) — from the same positions and
+# DFT — **MMFF94** {cite}`halgren1996mmff94` (RDKit {cite}`rdkit`) and **GFN2-xTB**
+# {cite}`bannwarth2019gfn2` (tblite {cite}`tblite`) — from the same positions and
 # velocities, and we add a third "potential": the **reference shifted in time**, i.e. DFT
 # compared with itself some hundreds of femtoseconds later. That is a *perfect* potential
 # whose trajectory has simply decorrelated from the reference; whatever the metrics read for
 # it is the floor for any potential, however accurate, once chaos has separated the
 # trajectories.
 #
-# **Not in this chapter yet:** trained mlffkit models (Equiformer, PaiNN, SchNet). The scoring
+# **Not in this chapter yet:** trained mlffkit models (Equiformer {cite}`liao2023equiformer`,
+# PaiNN {cite}`schutt2021painn`, SchNet {cite}`schutt2017schnet`). The scoring
 # function used here, `mlffkit.papers.egraff.metrics.compare_trajectories`, takes plain
 # arrays, so their trajectories will be scored the same way once they exist.
 
 # %%
+from mlffkit.chapters import book_file, text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -89,7 +95,7 @@ POTS = [*params["potentials"], em.SHIFTED]
 COLORS = {"mmff94": "#2ca02c", "gfn2-xtb": "#1f77b4", em.SHIFTED: "#7f7f7f"}
 NAMES = {"aspirin": "Aspirin", "ethanol": "Ethanol", "naphthalene": "Naphthalene",
          "salicylic_acid": "Salicylic acid"}
-paper = em.paper_tables("paper_tables.csv").query("molecule in @MOLS")
+paper = em.paper_tables(book_file("egraff/paper_tables.csv")).query("molecule in @MOLS")
 PAPER_MODELS = list(dict.fromkeys(paper["model"]))
 
 # %% [markdown]
@@ -109,7 +115,7 @@ PAPER_MODELS = list(dict.fromkeys(paper["model"]))
 # unrelated, 1 when opposite. Right: the formula and FV of random force sets with a chosen
 # correlation (computed with `mlffkit.metrics.force_violation`).
 
-# %%
+# %% tags=["hide-input"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 delta = np.logspace(-3, 3, 200)
 for mol in MOLS:
@@ -154,7 +160,7 @@ plt.show()
 #   $v_t=(x_{t+1}-x_t)/\Delta t-\Delta t\,F_t/(2m)$ with the DFT forces (`"verlet"`) is the same
 #   to the extent the reference was integrated by velocity Verlet; the table below gives their
 #   relative difference at each start.
-# * **Dynamics**: deterministic NVT, Nosé–Hoover chain (ASE) at `T_K` with time step `dt_fs`,
+# * **Dynamics**: deterministic NVT, Nosé–Hoover chain (ASE {cite}`larsen2017ase`) at `T_K` with time step `dt_fs`,
 #   as EGraFFBench's Table 10. MMFF94's bonds and atom types are perceived once from the first
 #   reference frame (`mlffkit.calculators.MMFF94`); GFN2-xTB solves every geometry from the same
 #   SCF guess (`mlffkit.calculators.GFN2xTB`), so runs are reproducible.
@@ -164,6 +170,7 @@ plt.show()
 #   energies plus one constant per molecule, $\langle E_\mathrm{DFT}-E_\mathrm{pot}\rangle$ over
 #   every `offset_stride`-th reference frame).
 # * **Structure**: MD17 molecules have no cell, so instead of a periodic RDF we use Fu et al.'s
+#   {cite}`fu2023forces`
 #   interatomic distance distribution $h(r)$ (all pairs, `hr_bin_A` bins up to `hr_max_A`) for
 #   JSD, WF (Eq. 2 × 100, as EGraFFBench's code prints it) and the h(r) MAE, each against the
 #   reference frames of the same time window.
@@ -199,7 +206,7 @@ display(static.round(4))
 # Mean over start frames of each run's h(r), against the h(r) of the whole reference
 # trajectory.
 
-# %%
+# %% tags=["hide-input"]
 edges = arrays["hr_bin_edges"]
 r = bin_centers(edges)
 ncol = min(len(MOLS), 2)
@@ -227,7 +234,7 @@ plt.show()
 # $1/\sqrt2$. Bottom: aligned EV(t), geometric mean and interval on a log scale (the paper's
 # Figure 5 shows the same curves for its models).
 
-# %%
+# %% tags=["hide-input"]
 def curve_grid(names, ylabels, height=6.0, log_rows=()):
     """One column per molecule, one row per series: mean over start frames, 95% interval
     (geometric mean and interval, on a log axis, for the rows in ``log_rows``)."""
@@ -268,7 +275,7 @@ plt.show()
 # for that molecule (Table 3); the dotted line $1/\sqrt2$; the dashed line the lag of our
 # shifted baseline.
 
-# %%
+# %% tags=["hide-input"]
 LAG_MIN_FS = 50.0  # lags from here on count as "out of phase" in the conclusions
 fig, axes = plt.subplots(2, len(MOLS), figsize=(3.6 * len(MOLS) + 1, 5.5), squeeze=False,
                          sharex=True)
@@ -302,7 +309,7 @@ plt.show()
 # target dotted). Then Fu et al.'s bond-length stability (first time any bond deviates more than
 # `bond_threshold_A` from its mean reference length).
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = curve_grid(["rmsd", "temperature"], ["RMSD to reference (Å)", "temperature (K)"])
 for j in range(len(MOLS)):
     axes[1, j].axhline(params["T_K"], color="k", ls=":", lw=1)
@@ -326,7 +333,7 @@ display(stability.round(1))
 # stated (Table 2's acetylacetone values exceed $\ln 2$); our runs are shorter than their 1000
 # steps.
 
-# %%
+# %% tags=["hide-input"]
 ours = em.summary(runs)
 
 
@@ -382,7 +389,7 @@ display(table3)
 # from a perfect potential that has decorrelated; "indistinguishable" means it does not. The
 # same comparison between the two cheap potentials follows.
 
-# %%
+# %% tags=["hide-input"]
 METRICS_ASKED = {"fv_gm": "FV", "ev_aligned_gm": "EV (aligned)", "ev_raw_gm": "EV (raw)",
                  "jsd": "JSD", "wf_percent": "WF", "hr_mae": "h(r) MAE",
                  "rmsd_mean_A": "mean RMSD"}
@@ -412,7 +419,7 @@ if len(vs_cheap):
 # %% [markdown]
 # ## Conclusions (computed from the numbers above)
 
-# %%
+# %% tags=["hide-input"]
 lines = []
 shifted = runs[runs.potential == em.SHIFTED]
 cheap_runs = runs[runs.potential.isin(cheap)]

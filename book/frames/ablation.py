@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Ablation: what should the auxiliary head predict? (Table 2)
 #
-# FRAMES' auxiliary head predicts the displacement to the next frame, $\Delta p_t$ (Eq. 5).
+# FRAMES' {cite}`frames2025` auxiliary head predicts the displacement to the next frame, $\Delta p_t$ (Eq. 5).
 # The paper's ablation (Table 2) replaces it with the next frame's energy and forces,
 # $\mathcal{L}'_{\rm aux}=\lambda_E|E_{t+1}-\hat E_{t+1}|+\lambda_F\|F_{t+1}-\hat F_{t+1}\|_2$,
 # for $T=2$, and finds both better than the baseline, the displacement slightly better on
@@ -27,6 +27,10 @@
 # them.
 
 # %%
+from mlffkit.chapters import book_file, text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import pandas as pd
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,8 +63,8 @@ runs = result.tables["runs"]
 # Mean ± std over seeds; the paper's rows (Equiformer, 1500 epochs) from
 # `paper_md17_iso17.csv`.
 
-# %%
-paper = pd.read_csv("paper_md17_iso17.csv")
+# %% tags=["hide-input"]
+paper = pd.read_csv(book_file("frames/paper_md17_iso17.csv"))
 for metric, column, unit in (("force_mae", "force_mae_meV_A", "meV/Å"),
                              ("energy_mae", "energy_mae_meV", "meV")):
     ours = fa.mean_std_table(runs, column, ["molecule"])
@@ -90,7 +94,7 @@ for metric in ("force_mae_meV_A", "energy_mae_meV"):
 for (metric, reference), table in tables.items():
     display(Markdown(f"**{metric}: ratio to {reference}**"), table.round(3))
 
-# %%
+# %% tags=["hide-input"]
 def verdict() -> str:
     key = ("force_mae_meV_A", "T=2, aux dp")
     if key not in tables or tables[key].empty:

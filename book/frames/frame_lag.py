@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Frame lag: does the benefit depend on Δt?
 #
-# FRAMES draws its training frames "sequentially with a fixed time lag $\Delta_t$" (§4.1)
+# FRAMES {cite}`frames2025` draws its training frames "sequentially with a fixed time lag $\Delta_t$" (§4.1)
 # but reports one lag only (MD17 frames are 0.5 fs apart, and 950 of its first 1000 frames
 # train, so consecutive frames). The auxiliary target $\Delta p_t=p_{t+1}-p_t$ changes
 # character with the lag: at 0.5 fs it is $\approx v_t\,\Delta t$, nearly a copy of the
@@ -28,6 +28,10 @@
 # question is the *difference* between $T=2$ and $T=1$ at each lag.
 
 # %%
+from mlffkit.chapters import text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -89,7 +93,7 @@ display(Markdown("**force, ratio to T=1**"), force.round(3),
 if has_control:
     display(Markdown("**force, T=2 against the equal-step control**"), control.round(3))
 
-# %%
+# %% tags=["hide-input"]
 panels = [(force[force.variant == "T=2"], "force MAE, T=2 / T=1")]
 if has_control:
     panels.append((control, "force MAE, T=2 / (T=1, 2x epochs)"))
@@ -107,7 +111,7 @@ axes[0][0].set_ylabel("ratio (below 1: T=2 better)")
 axes[0][0].legend(fontsize=8)
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 def describe(table: pd.DataFrame, what: str) -> list[str]:
     out = []
     for molecule, t in table.groupby("molecule", sort=False):

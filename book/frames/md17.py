@@ -14,11 +14,11 @@
 # %% [markdown]
 # # MD17: does a second frame help? (Table 1)
 #
-# FRAMES trains a static potential with an auxiliary task: from the backbone's per-atom
+# FRAMES {cite}`frames2025` trains a static potential with an auxiliary task: from the backbone's per-atom
 # embeddings of $T$ consecutive frames, concatenated, an equivariant head predicts the
 # displacement to the next frame, $\Delta p_t = p_{t+1}-p_t$ (Eq. 2-5). At test time only the
 # energy head runs, on single frames. The paper's Table 1 reports that $T=2$ ("velocity")
-# beats the $T=1$ baseline on most MD17 molecules and that $T=3$ ("acceleration") is worse:
+# beats the $T=1$ baseline on most MD17 {cite}`chmiela2017md17` molecules and that $T=3$ ("acceleration") is worse:
 # *less is more*.
 #
 # This chapter re-runs that comparison with `mlffkit.papers.frames.md17` on the four
@@ -32,9 +32,14 @@
 #    (equal steps, and the same number of frame gradients as $T=2$).
 
 # %%
+from mlffkit.chapters import book_file, text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
+import seaborn as sns
 from IPython.display import Markdown, display
 
 from mlffkit import data
@@ -78,9 +83,11 @@ labels = list(dict.fromkeys(runs["label"]))
 #   tests on "the remainder" of its trajectories; we have no remainder, so we test on
 #   `n_test` rMD17 frames whose MD17 index is at least `test_min_index` (1 ps or more after
 #   the training frames), labelled with the *original MD17* energies and forces (the same
-#   level of theory as the training frames, not rMD17's recomputed labels).
-# * **Model and budget.** The paper trains Equiformer for 1500 epochs (GPU). The `book`
-#   profile trains a small PaiNN (`painn_book`, 2 blocks, 32 features) for a few epochs on
+#   level of theory as the training frames, not rMD17's {cite}`christensen2020rmd17`
+#   recomputed labels).
+# * **Model and budget.** The paper trains Equiformer {cite}`liao2023equiformer` (built, like
+#   ours, on e3nn {cite}`geiger2022e3nn`) for 1500 epochs (GPU). The `book` profile trains
+#   a small PaiNN {cite}`schutt2021painn` (`painn_book`, 2 blocks, 32 features) for a few epochs on
 #   one CPU core per run, with the same displacement head (an equivariant attention block
 #   fed the concatenated embeddings). Our errors are therefore far larger than the paper's,
 #   and the question here is only whether the *ordering* of $T$ reproduces at this scale.
@@ -104,7 +111,7 @@ pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to
 # next one, arrows magnified), the model the `T=2` runs train (parameter counts per role from
 # `model.parameter_groups()`), and the embedding shape from a forward pass.
 
-# %%
+# %% tags=["hide-input"]
 def draw_overview(molecule: str = "aspirin", T: int = 2):
     from mlffkit.training.data import collate_structures, structures_from_frames
 
@@ -177,12 +184,13 @@ plt.show()
 # ## Table 1: ours beside the paper
 #
 # Force MAE (meV/Å) and energy MAE (meV) on the test frames, mean ± std over seeds. The
-# paper's rows (Equiformer at full scale, and its baselines) come from the transcription
+# paper's rows (Equiformer at full scale, and its baselines SchNet {cite}`schutt2017schnet`,
+# PaiNN, NequIP {cite}`batzner2022nequip` and others) come from the transcription
 # `paper_md17_iso17.csv`; they are on the original MD17 test frames and a different model
 # and budget, so compare *orderings*, not values.
 
-# %%
-paper = pd.read_csv("paper_md17_iso17.csv")
+# %% tags=["hide-input"]
+paper = pd.read_csv(book_file("frames/paper_md17_iso17.csv"))
 
 
 def paper_rows(metric: str) -> pd.DataFrame:
@@ -215,7 +223,7 @@ display(Markdown("**Force MAE ratio to T=1**"), force_vs_t1.round(3))
 display(Markdown("**Energy MAE ratio to T=1**"), energy_vs_t1.round(3))
 display(Markdown("**Force MAE ratio to T=2**"), force_vs_t2.round(3))
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=False)
 for ax, table, title in ((axes[0], force_vs_t1, "force"), (axes[1], energy_vs_t1, "energy")):
     others = list(dict.fromkeys(table["variant"]))
@@ -249,23 +257,26 @@ display(Markdown(fa.claim_summary(claims) + "\n\n" + fa.verdict(claims)))
 # %% [markdown]
 # ## Learning curves
 #
-# Validation force MAE (EMA weights, 50 validation frames) after each epoch, seed 0, against
-# optimiser steps. $T=2,3$ take twice the steps per epoch; the equal-step control shows what
-# $T=1$ does with that many steps.
+# Validation force MAE (EMA weights, 50 validation frames) after each epoch against optimiser
+# steps: mean over seeds, the band spans the seeds (lowest to highest). $T=2,3$ take twice the
+# steps per epoch; the equal-step control shows what $T=1$ does with that many steps.
 
-# %%
-fig, axes = plt.subplots(1, len(params["molecules"]), figsize=(3.2 * len(params["molecules"]), 3.2),
-                         sharey=False, squeeze=False)
-for ax, molecule in zip(axes[0], params["molecules"]):
+# %% tags=["hide-input"]
+histories = []
+for molecule in params["molecules"]:
     for label in labels:
-        history = ft.sweep_unit(fm.RUN, params, label, seed=0, molecule=molecule).tables["history"]
-        val = history[history["kind"] == "val"]
-        ax.plot(val["step"], 1e3 * val["force_mae"], marker=".", label=label)
-    ax.set_yscale("log")
-    ax.set_title(molecule)
-    ax.set_xlabel("optimiser step")
-axes[0][0].set_ylabel("val force MAE (meV/Å)")
-axes[0][-1].legend(fontsize=7)
+        for seed in sorted(runs["seed"].unique()):
+            unit = ft.sweep_unit(fm.RUN, params, label, seed=int(seed), molecule=molecule)
+            val = unit.tables["history"].query("kind == 'val'")
+            histories.append(pd.DataFrame({"molecule": molecule, "variant": label, "seed": seed,
+                                           "optimiser step": val["step"].to_numpy(),
+                                           "val force MAE (meV/Å)": 1e3 * val["force_mae"].to_numpy()}))
+histories = pd.concat(histories, ignore_index=True)
+grid = sns.relplot(histories, kind="line", x="optimiser step", y="val force MAE (meV/Å)",
+                   hue="variant", hue_order=labels, col="molecule", col_wrap=4, marker=".",
+                   errorbar=("pi", 100), height=3.0, aspect=1.05,
+                   facet_kws={"sharey": False, "sharex": False})
+grid.set_titles("{col_name}")
 plt.show()
 
 # %% [markdown]

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Spring-mass: is two frames "less is more"?
 #
-# FRAMES (§4.3, Table 4, Figure 2) motivates its temporal auxiliary loss with a toy: a
+# FRAMES {cite}`frames2025` (§4.3, Table 4, Figure 2) motivates its temporal auxiliary loss with a toy: a
 # harmonic oscillator, a network that sees a window of $T$ consecutive positions
 # $[x_{t-T+1},\dots,x_t]$ and predicts the force $F_t$, and an auxiliary linear head that
 # predicts the next displacement $\Delta x_t = x_{t+1}-x_t$ from the same hidden
@@ -29,9 +29,14 @@
 # construction; any benefit must come through the auxiliary task shaping the representation.
 
 # %%
+from mlffkit.chapters import book_file, text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
+import seaborn as sns
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
@@ -99,7 +104,7 @@ pd.Series(params, name="value").to_frame()
 ours = sm.summary(runs)
 ours["ours"] = [f"{m:.3g} ± {s:.2g}" for m, s in zip(ours["mean"], ours["std"])]
 table = ours.pivot(index="model", columns="T", values="ours")
-paper = pd.read_csv("paper_tables.csv").query("table == 'Table 4'")
+paper = pd.read_csv(book_file("frames/paper_tables.csv")).query("table == 'Table 4'")
 paper_row = {T: f"{v:.3g} ± {s:.2g}" for T, v, s in zip(paper["T"], paper["value"], paper["std"])}
 table.loc["mlp (paper)"] = pd.Series(paper_row)
 table.index.name = "model \\ T"
@@ -108,23 +113,23 @@ table
 # %% [markdown]
 # ## Figure 2: force MSE against window length
 
-# %%
-fig, ax = plt.subplots()
-width = 0.8 / (len(params["models"]) + 1)
-for i, model in enumerate(params["models"]):
-    s = ours[ours["model"] == model]
-    ax.bar(s["T"] + (i - 0.5) * width, s["mean"], width, yerr=s["std"], capsize=3,
-           color=MODEL_COLORS[model], alpha=0.8, label=f"{model} (ours)")
-    per_seed = runs[runs["model"] == model]
-    ax.scatter(per_seed["T"] + (i - 0.5) * width, per_seed["test_mse"] / 1e-9, s=6,
-               color="k", alpha=0.5, zorder=3)
-ax.bar(paper["T"] + (len(params["models"]) - 0.5) * width, paper["value"], width,
-       yerr=paper["std"], capsize=3, color=PAPER, alpha=0.6, label="mlp (paper, Table 4)")
+# %% tags=["hide-input"]
+per_seed = runs.assign(mse=runs["test_mse"] / 1e-9)
+models = list(params["models"])
+Ts = sorted(per_seed["T"].unique())
+ax = sns.barplot(per_seed, x="T", y="mse", hue="model", hue_order=models, order=Ts,
+                 palette=MODEL_COLORS, errorbar="sd", capsize=0.15, err_kws={"linewidth": 1},
+                 alpha=0.8)
+sns.stripplot(per_seed, x="T", y="mse", hue="model", hue_order=models, order=Ts, dodge=True,
+              palette=["k"] * len(models), size=2.5, alpha=0.5, legend=False, ax=ax)
+shown = paper[paper["T"].isin(Ts)]
+ax.errorbar([Ts.index(T) for T in shown["T"]], shown["value"], yerr=shown["std"], fmt="D",
+            color=PAPER, ms=5, capsize=3, label="mlp (paper, Table 4)")
 ax.set_yscale("log")
 ax.set_xlabel("window length T (frames)")
 ax.set_ylabel(r"test force MSE ($10^{-9}$)")
-ax.set_title("Spring-mass: force MSE vs T (bars: mean ± std; dots: seeds)")
-ax.legend()
+ax.set_title("Spring-mass: force MSE vs T (bars: mean ± std over seeds; dots: seeds)")
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
 plt.show()
 
 # %% [markdown]
@@ -135,7 +140,7 @@ plt.show()
 # data and sample times). A ratio interval entirely above 1 means $T=2$ is better than that
 # $T$; entirely below 1, worse.
 
-# %%
+# %% tags=["hide-input"]
 comparison = sm.compare_to_best(runs, reference_T=2)
 display(comparison.round(3))
 
@@ -171,20 +176,20 @@ display(Markdown("\n".join(lines)))
 #
 # ## Learning curves
 #
-# Test force MSE after each epoch (median over seeds), to show whether the comparison is
-# made at convergence.
+# Test force MSE after each epoch: median over seeds, the band spans the middle half of the
+# seeds (25th to 75th percentile), to show whether the comparison is made at convergence.
 
-# %%
+# %% tags=["hide-input"]
 curves = result.arrays["test_mse_curves"]  # (model, T, seed, epoch)
-fig, axes = plt.subplots(1, len(params["models"]), figsize=(10, 3.5), sharey=True, squeeze=False)
-for ax, model, c in zip(axes[0], params["models"], curves):
-    for T, cT in enumerate(c, start=1):
-        ax.plot(np.arange(1, cT.shape[-1] + 1), np.nanmedian(cT, axis=0), label=f"T={T}")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_title(model)
-axes[0][0].set_ylabel("test force MSE")
-axes[0][-1].legend(fontsize=8)
+model_ix, T_ix, seed_ix, epoch_ix = np.indices(curves.shape).reshape(4, -1)
+curve_table = pd.DataFrame({"model": np.asarray(params["models"])[model_ix], "T": T_ix + 1,
+                            "seed": seed_ix, "epoch": epoch_ix + 1,
+                            "test force MSE": curves.ravel()}).dropna()
+grid = sns.relplot(curve_table, kind="line", x="epoch", y="test force MSE", hue="T",
+                   col="model", palette="viridis", legend="full", estimator="median", errorbar=("pi", 50),
+                   height=3.4, aspect=1.3, facet_kws={"sharey": True})
+grid.set(yscale="log")
+grid.set_titles("{col_name}")
 plt.show()
 
 # %% [markdown]

@@ -15,7 +15,8 @@
 # # All eight MD17 molecules on our own trajectories
 #
 # Our data mirror has consecutive MD17 frames for four molecules only (the
-# [MD17 chapter](md17)). For all eight, this chapter uses `xtb-md17`: GFN2-xTB Langevin MD
+# [MD17 chapter](md17)). For all eight, this chapter uses `xtb-md17`: GFN2-xTB
+# {cite}`bannwarth2019gfn2` Langevin MD
 # of each MD17 molecule at 500 K, 5000 frames 0.5 fs apart, started from an rMD17 geometry
 # ([Generated sets](../data/generated_sets)). Training: the first 950 consecutive frames
 # (lag 1, as the paper), 50 random validation frames before frame 4000; test: frames from
@@ -26,6 +27,10 @@
 # *ordering* of $T$ is comparable; the paper's ratios are shown beside ours.
 
 # %%
+from mlffkit.chapters import book_file, text_progress_bars
+
+text_progress_bars()  # before mlffkit's other imports: progress bars as plain text
+
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -77,8 +82,8 @@ display(Markdown(fa.claim_summary(claims) + "\n\n" + fa.verdict(claims, "on xtb-
 # over seeds, 95% interval) and the paper's Equiformer rows of Table 1 (one number each, no
 # interval).
 
-# %%
-paper = pd.read_csv("paper_md17_iso17.csv")
+# %% tags=["hide-input"]
+paper = pd.read_csv(book_file("frames/paper_md17_iso17.csv"))
 t1 = paper[(paper.table == "Table 1") & (paper.metric == "force_mae") & paper["T"].notna()]
 paper_ratio = t1.pivot(index="molecule", columns="T", values="value")
 paper_ratio = paper_ratio.div(paper_ratio[1.0], axis=0)
