@@ -41,7 +41,7 @@ def guarded(monkeypatch):
         raise AssertionError("computed with a bad parameter")
 
     for name in experiments.names():
-        monkeypatch.setitem(registry._REGISTRY, name, dataclasses.replace(
+        monkeypatch.setitem(registry.EXPERIMENTS._entries, name, dataclasses.replace(
             experiments.get(name), compute=must_not_run))
     return calls
 
@@ -91,7 +91,7 @@ def test_a_registered_experiment_with_a_raising_compute_is_never_called(capsys, 
         "guarded", "1", compute,
         {p: {"n": 2, "names": ["a"]} for p in experiments.PROFILES},
         constraints={"n": registry.positive(), "names": registry.names_from(["a", "b"])})
-    monkeypatch.setitem(registry._REGISTRY, "guarded", exp)
+    monkeypatch.setitem(registry.EXPERIMENTS._entries, "guarded", exp)
     for profile in experiments.PROFILES:
         for setting in ("n=0", "n=1.0", "n=True", "names=a", "names=['c']"):
             code, _, err = _main(capsys, "run", "guarded", "--profile", profile, "--set",
@@ -104,7 +104,7 @@ def test_good_run_still_runs(capsys, store, monkeypatch):
     exp = registry.Experiment(
         "cheap", "1", lambda p: Result(tables={"t": pd.DataFrame({"n": [p["n"]]})}),
         {p: {"n": 2} for p in experiments.PROFILES}, constraints={"n": registry.positive()})
-    monkeypatch.setitem(registry._REGISTRY, "cheap", exp)
+    monkeypatch.setitem(registry.EXPERIMENTS._entries, "cheap", exp)
     code, out, _ = _main(capsys, "run", "cheap", "--profile", "book", "--set", "n=3")
     assert code == 0 and "# t: 1 rows" in out and "stored: key" in out
     assert len([p for p in _stored(store) if p.suffix == ".json"]) == 1

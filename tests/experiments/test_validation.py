@@ -196,7 +196,7 @@ def test_notebook_parameters_check_values_before_computing(monkeypatch):
         raise AssertionError("computed with a bad parameter")
 
     exp = dataclasses.replace(experiments.get("spring_mass"), compute=must_not_run)
-    monkeypatch.setitem(registry._REGISTRY, "spring_mass", exp)
+    monkeypatch.setitem(registry.EXPERIMENTS._entries, "spring_mass", exp)
     ns = {}
     nb = NotebookParameters("spring_mass", ns)
     for profile in ("smoke", "book"):

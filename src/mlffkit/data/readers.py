@@ -37,7 +37,11 @@ import numpy as np
 
 from .errors import DataError, DataFormatError, DataNotFoundError
 from .frames import Frames, group_by_composition
+from mlffkit.registries import Registry
 from mlffkit.units import KCAL_MOL_TO_EV, energy_factor, force_factor, length_factor
+
+#: Reader by format name (the data registry's ``format`` field), filled by the decorators below.
+READERS: Registry[Callable[..., Any]] = Registry("reader format")
 
 _REFETCH = ("fix: if it is a registered file, delete it and run `mlffkit data fetch NAME`; "
             "else re-create it")
@@ -115,6 +119,7 @@ def _text(value) -> str:
 
 
 # -- npz -----------------------------------------------------------------------------------
+@READERS.register("rmd17")
 @_nonempty
 def read_rmd17(path, labels: str = "rmd17") -> Frames:
     """An rMD17 npz file (Christensen & von Lilienfeld 2020).
@@ -154,6 +159,7 @@ def read_rmd17(path, labels: str = "rmd17") -> Frames:
                                              "KCAL_MOL_TO_EV)"})
 
 
+@READERS.register("sgdml")
 @_nonempty
 def read_sgdml(path, time_ordered: bool = False) -> Frames:
     """An sGDML-style npz (``R``, ``z``, ``E``, ``F``; the original MD17 files).
@@ -183,6 +189,7 @@ def read_sgdml(path, time_ordered: bool = False) -> Frames:
                   metadata={"format": "sgdml", "units_in_file": f"{e_unit}, {r_unit}"})
 
 
+@READERS.register("nequip_npz")
 @_nonempty
 def read_nequip_npz(path) -> Frames:
     """A NequIP-style npz as EGraFFBench ships it (``pos``, ``atomic_numbers``, ``energy``,
@@ -201,6 +208,7 @@ def read_nequip_npz(path) -> Frames:
                   metadata={"format": "nequip_npz", "units_in_file": "eV, Å, eV/Å"})
 
 
+@READERS.register("npz")
 @_nonempty
 def read_npz(path, **options) -> Frames:
     """Any of the npz layouts above, chosen from the file's keys."""
@@ -251,6 +259,7 @@ def _scaled(frames: Frames, energy_unit: str) -> Frames:
     return frames
 
 
+@READERS.register("extxyz")
 @_nonempty
 def read_extxyz(path, index=":", energy_key: str = "energy", forces_key: str = "forces",
                 energy_unit: str = "eV", group: bool = False) -> Frames | list[Frames]:
@@ -266,6 +275,7 @@ def read_extxyz(path, index=":", energy_key: str = "energy", forces_key: str = "
                    metadata={"format": "extxyz"})
 
 
+@READERS.register("ase")
 @_nonempty
 def read_ase(path, format: str | None = None, index=":", group: bool = False
              ) -> Frames | list[Frames]:
@@ -275,6 +285,7 @@ def read_ase(path, format: str | None = None, index=":", group: bool = False
                    metadata={"format": format or "ase"})
 
 
+@READERS.register("pdb")
 @_nonempty
 def read_pdb(path, elements_from_names: bool = False) -> Frames:
     """A pdb file through ``ase.io`` (Å). ``elements_from_names=True`` takes each element
@@ -300,6 +311,7 @@ def read_pdb(path, elements_from_names: bool = False) -> Frames:
     return frames
 
 
+@READERS.register("isolated_atoms")
 @_nonempty
 def read_isolated_atoms(path, energy_key: str = "energy") -> dict[int, float]:
     """Energies (eV) of isolated atoms, ``{atomic number: energy}``, from an xyz file of
@@ -315,6 +327,7 @@ def read_isolated_atoms(path, energy_key: str = "energy") -> dict[int, float]:
     return out
 
 
+@READERS.register("sgdml_xyz")
 @_nonempty
 def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
     """Plain xyz written by sGDML/SchNetPack: the comment line is the energy and each atom line
@@ -354,6 +367,7 @@ def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
                             "units_in_file": f"{energy_unit}, Å, {energy_unit}/Å"})
 
 
+@READERS.register("ase_db")
 @_nonempty
 def read_ase_db(path, energy_key: str = "energy", forces_key: str = "forces",
                 energy_unit: str = "eV", selection=None, group: bool = False
@@ -412,6 +426,7 @@ def _row_value(row, key, calc_name):
 
 
 # -- deepmd --------------------------------------------------------------------------------
+@READERS.register("deepmd")
 @_nonempty
 def read_deepmd(path, time_ordered: bool = False, type_map: list[str] | None = None) -> Frames:
     """One deepmd system directory: ``type.raw``, ``type_map.raw`` and ``set.*/`` with
@@ -526,6 +541,7 @@ _HDF5_LAYOUTS = {
 }
 
 
+@READERS.register("hdf5")
 @_nonempty
 def read_hdf5(path, energy_key: str | None = None, forces_key: str | None = None,
               gradient_key: str | None = None) -> list[Frames]:
@@ -637,6 +653,7 @@ class FreeEnergySurface:
     source: str = ""
 
 
+@READERS.register("plumed_fes")
 def read_plumed_fes(path, unit: str = "kJ/mol") -> FreeEnergySurface:
     """A PLUMED ``sum_hills``/``fes.dat`` 2-D grid (``#! FIELDS x y file.free ...``); the
     free energy is converted from ``unit`` (kJ/mol, as Fu et al.'s alanine-dipeptide
@@ -670,22 +687,6 @@ def read_plumed_fes(path, unit: str = "kJ/mol") -> FreeEnergySurface:
 
 
 # -- dispatch ------------------------------------------------------------------------------
-#: Reader by format name (the registry's ``format`` field).
-READERS: dict[str, Callable[..., Any]] = {
-    "rmd17": read_rmd17,
-    "sgdml": read_sgdml,
-    "nequip_npz": read_nequip_npz,
-    "npz": read_npz,
-    "extxyz": read_extxyz,
-    "sgdml_xyz": read_sgdml_xyz,
-    "ase_db": read_ase_db,
-    "deepmd": read_deepmd,
-    "hdf5": read_hdf5,
-    "isolated_atoms": read_isolated_atoms,
-    "plumed_fes": read_plumed_fes,
-    "ase": read_ase,
-    "pdb": read_pdb,
-}
 _SUFFIXES = {".npz": "npz", ".xyz": "extxyz", ".extxyz": "extxyz", ".db": "ase_db",
              ".h5": "hdf5", ".hdf5": "hdf5",
              ".pdb": "pdb"}

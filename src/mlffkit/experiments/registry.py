@@ -16,6 +16,7 @@ import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
+from mlffkit.registries import Registry
 from mlffkit.results import Result, ResultsStore
 
 PROFILES = ("smoke", "book", "paper")
@@ -232,23 +233,20 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-_REGISTRY: dict[str, Experiment] = {}
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 
 
 def register(experiment: Experiment) -> Experiment:
-    _REGISTRY[experiment.name] = experiment
+    EXPERIMENTS.add(experiment.name, experiment)
     return experiment
 
 
 def names() -> tuple[str, ...]:
-    return tuple(sorted(_REGISTRY))
+    return tuple(sorted(EXPERIMENTS))
 
 
 def get(name: str) -> Experiment:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown experiment {name!r}; valid: {', '.join(names())}") from None
+    return EXPERIMENTS[name]
 
 
 def resolve(name: str, profile: str = "book", **overrides: Any) -> dict[str, Any]:

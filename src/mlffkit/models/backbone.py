@@ -20,19 +20,18 @@ from e3nn import o3
 from torch import nn
 
 from ..graph import Batch
+from ..registries import Registry
 
 __all__ = ["Backbone", "BACKBONES", "register_backbone", "build_backbone", "arguments"]
 
-BACKBONES: dict[str, type[Backbone]] = {}
+BACKBONES: Registry[type["Backbone"]] = Registry("backbone")
 
 
 def register_backbone(name: str):
     """Class decorator: make a backbone buildable by name (``build_backbone(name, **hparams)``)."""
 
     def decorate(cls):
-        if name in BACKBONES and BACKBONES[name] is not cls:
-            raise ValueError(f"a backbone named {name!r} is already registered")
-        BACKBONES[name] = cls
+        BACKBONES.add(name, cls)
         cls.name = name
         return cls
 
@@ -46,10 +45,7 @@ def arguments(local_vars: dict) -> dict:
 
 
 def build_backbone(name: str, **hparams) -> Backbone:
-    try:
-        cls = BACKBONES[name]
-    except KeyError:
-        raise ValueError(f"unknown backbone {name!r}; registered: {sorted(BACKBONES)}") from None
+    cls = BACKBONES[name]
     try:
         return cls(**hparams)
     except TypeError as err:
