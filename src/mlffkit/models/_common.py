@@ -16,6 +16,12 @@ from torch import nn
 # ---------------------------------------------------------------------- scatter helpers
 
 
+#: The neighbour cutoff (Å) of every backbone unless a config sets another: 5 Å, as the
+#: MD17 models of the papers (Equiformer, PaiNN, SchNet). Heads read the model's own cutoff
+#: (``model.cutoff``), so a config sets it once.
+DEFAULT_CUTOFF = 5.0
+
+
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
     """Sum rows of ``src`` into ``dim_size`` bins given by ``index`` (along dim 0)."""
     out = src.new_zeros((dim_size, *src.shape[1:]))

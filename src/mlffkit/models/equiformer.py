@@ -47,6 +47,7 @@ from e3nn import o3
 from torch import nn
 
 from ._common import (
+    DEFAULT_CUTOFF,
     Envelope,
     RadialBasis,
     num_scalars,
@@ -249,7 +250,7 @@ class Equiformer(Backbone):
 
     def __init__(
         self,
-        cutoff: float = 5.0,
+        cutoff: float = DEFAULT_CUTOFF,
         num_blocks: int = 6,
         irreps_node: str = "128x0e+64x1o+32x2e",
         lmax: int = 2,

@@ -18,7 +18,8 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from ._common import MLP, Envelope, RadialBasis, edge_context, scatter_sum, vector_basis
+from ._common import (DEFAULT_CUTOFF, MLP, Envelope, RadialBasis, edge_context, scatter_sum,
+                      vector_basis)
 from .backbone import Backbone, arguments, register_backbone
 
 __all__ = ["PaiNN"]
@@ -73,7 +74,7 @@ class PaiNN(Backbone):
 
     def __init__(
         self,
-        cutoff: float = 5.0,
+        cutoff: float = DEFAULT_CUTOFF,
         features: int = 128,
         num_blocks: int = 3,
         num_basis: int = 20,

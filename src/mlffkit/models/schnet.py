@@ -11,7 +11,8 @@ from __future__ import annotations
 from e3nn import o3
 from torch import nn
 
-from ._common import Envelope, RadialBasis, edge_context, scatter_sum, shifted_softplus
+from ._common import (DEFAULT_CUTOFF, Envelope, RadialBasis, edge_context, scatter_sum,
+                      shifted_softplus)
 from .backbone import Backbone, arguments, register_backbone
 
 __all__ = ["SchNet"]
@@ -38,7 +39,7 @@ class SchNet(Backbone):
 
     def __init__(
         self,
-        cutoff: float = 5.0,
+        cutoff: float = DEFAULT_CUTOFF,
         features: int = 64,
         filters: int | None = None,
         num_blocks: int = 3,

@@ -24,7 +24,7 @@ from e3nn import o3
 from torch import nn
 
 from mlffkit.graph import radius_graph
-from mlffkit.models._common import num_scalars, vector_basis, vector_irrep
+from mlffkit.models._common import DEFAULT_CUTOFF, num_scalars, vector_basis, vector_irrep
 from mlffkit.models.e3layers import EquivariantLayerNorm, Linear
 from mlffkit.models.equiformer import EdgeEmbedding, TransformerBlock
 from mlffkit.training.toy import pairs
@@ -57,7 +57,7 @@ class DisplacementHead(nn.Module):
         self,
         irreps_frame,
         frames: int = 2,
-        cutoff: float = 5.0,
+        cutoff: float = DEFAULT_CUTOFF,
         irreps_hidden: str | None = None,
         num_blocks: int = 1,
         num_heads: int = 2,
