@@ -1,4 +1,4 @@
-"""The one registry style: backbones, readers and experiments are Registries."""
+"""The one registry style: backbones, readers, experiments and generated sets are Registries."""
 
 import pytest
 
@@ -27,7 +27,9 @@ def test_the_package_registries_are_one_kind():
     from mlffkit.experiments.registry import EXPERIMENTS
     from mlffkit.models import BACKBONES
 
-    for registry in (READERS, EXPERIMENTS, BACKBONES):
+    from mlffkit.reference import SETS
+
+    for registry in (READERS, EXPERIMENTS, BACKBONES, SETS):
         assert isinstance(registry, Registry)
     assert {"equiformer", "painn", "schnet"} <= set(BACKBONES)
     assert {"rmd17", "extxyz", "deepmd", "hdf5"} <= set(READERS)

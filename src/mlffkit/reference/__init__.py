@@ -33,7 +33,7 @@ from mlffkit.files import sha256_of
 from mlffkit.metrics import kinetic_temperature
 
 from . import iso17, md17, shifts
-from .base import MDConfig, Member, SetSpec
+from .base import SETS, MDConfig, Member, SetSpec
 from .md import (REMOVED_DOF, checkpoint_run_hash, connectivity_changes, run_hash,
                  run_langevin)
 from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_commit,
@@ -42,13 +42,10 @@ from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_c
 __all__ = ["SETS", "generate", "verify", "load", "load_frames", "checksums", "members", "set_dir",
            "VerifyError"]
 
-SETS: dict[str, SetSpec] = {s.name: s for s in (md17.SPEC, iso17.SPEC, shifts.SPEC)}
 SCHEMA = 1
 
 
 def spec(name: str) -> SetSpec:
-    if name not in SETS:
-        raise KeyError(f"unknown generated set {name!r}; valid: {', '.join(SETS)}")
     return SETS[name]
 
 

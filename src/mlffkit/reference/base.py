@@ -11,6 +11,7 @@ import numpy as np
 
 from .md import LangevinSettings
 from mlffkit.calculators.xtb import GFN2xTB
+from mlffkit.registries import Registry
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,12 @@ class SetSpec:
     config_type: type[MDConfig]
     members: Callable[[Any], list[Member]]
     extra_files: Callable[[Any, list[Member], Path], list[str]] | None = None
+
+
+#: Every generated set by name; each set's module registers its spec (``SETS.add``).
+SETS: Registry[SetSpec] = Registry("generated set")
+
+
+def register_set(spec: SetSpec) -> SetSpec:
+    """Register ``spec`` under its name (``mlffkit data generate NAME``)."""
+    return SETS.add(spec.name, spec)

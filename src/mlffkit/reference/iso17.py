@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import MDConfig, Member, SetSpec, embed_seed, member_seed
+from .base import MDConfig, Member, SetSpec, embed_seed, member_seed, register_set
 from .molecules import build, canonical, formula
 from .store import write_json
 
@@ -116,7 +116,7 @@ def extra_files(config: ISO17Config, members: list[Member], set_dir: Path) -> li
     return ["split.json"]
 
 
-SPEC = SetSpec(name="xtb-iso17", config_type=ISO17Config, members=members,
-               extra_files=extra_files,
-               summary="GFN2-xTB MD of C7O2H10 isomers at 500 K, 1 fs, with ISO17's "
-                       "unseen-conformation and unseen-isomer test splits")
+SPEC = register_set(SetSpec(name="xtb-iso17", config_type=ISO17Config, members=members,
+                            extra_files=extra_files,
+                            summary="GFN2-xTB MD of C7O2H10 isomers at 500 K, 1 fs, with ISO17's "
+                                    "unseen-conformation and unseen-isomer test splits"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from ase.data import atomic_masses
 
-from .base import MDConfig, Member, SetSpec, member_seed
+from .base import MDConfig, Member, SetSpec, member_seed, register_set
 from mlffkit.files import sha256_of
 
 MOLECULES = ("aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene", "salicylic",
@@ -62,6 +62,6 @@ def members(config: MD17Config) -> list[Member]:
     return out
 
 
-SPEC = SetSpec(name="xtb-md17", config_type=MD17Config, members=members,
-               summary="GFN2-xTB NVT Langevin MD of the eight MD17 molecules at 500 K, "
-                       "0.5 fs, consecutive frames after equilibration")
+SPEC = register_set(SetSpec(name="xtb-md17", config_type=MD17Config, members=members,
+                            summary="GFN2-xTB NVT Langevin MD of the eight MD17 molecules at 500 K, "
+                                    "0.5 fs, consecutive frames after equilibration"))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import MDConfig, Member, SetSpec, embed_seed, member_seed
+from .base import MDConfig, Member, SetSpec, embed_seed, member_seed, register_set
 from .molecules import MMFFPrior, build, formula
 
 CHNO = {"C", "H", "N", "O"}
@@ -98,7 +98,7 @@ def _mmff_labels(prior: MMFFPrior):
     return labels
 
 
-SPEC = SetSpec(name="xtb-shifts", config_type=ShiftsConfig, members=members,
-               summary="Small organic molecules: a C/H/N/O acyclic training pool and test pools "
-                       "that shift elements, force norms or connectivity; GFN2-xTB labels "
-                       "and MMFF94 prior energies and forces")
+SPEC = register_set(SetSpec(name="xtb-shifts", config_type=ShiftsConfig, members=members,
+                            summary="Small organic molecules: a C/H/N/O acyclic training pool and test pools "
+                                    "that shift elements, force norms or connectivity; GFN2-xTB labels "
+                                    "and MMFF94 prior energies and forces"))
