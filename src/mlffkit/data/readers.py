@@ -40,7 +40,7 @@ from .frames import Frames, group_by_composition
 from mlffkit.registries import Registry
 from mlffkit.units import KCAL_MOL_TO_EV, energy_factor, force_factor, length_factor
 
-#: Reader by format name (the data registry's ``format`` field), filled by the decorators below.
+#: Reader by format name (the data registry's ``format`` field), filled by ``@reader(...)``.
 READERS: Registry[Callable[..., Any]] = Registry("reader format")
 
 _REFETCH = ("fix: if it is a registered file, delete it and run `mlffkit data fetch NAME`; "
@@ -74,6 +74,16 @@ def _nonempty(reader):
                 raise _no_frames(frames.source or path)
         return result
     return read_nonempty
+
+
+def reader(format: str):
+    """Decorator: register a reader under ``format`` (``read(path, format=...)`` and the data
+    registry's ``format`` field), checked to never return an empty ``Frames``::
+
+        @reader("my_format")
+        def read_my_format(path, **options) -> Frames: ...
+    """
+    return lambda function: READERS.add(format, _nonempty(function))
 
 
 def _no_frames(path) -> DataFormatError:
@@ -119,8 +129,7 @@ def _text(value) -> str:
 
 
 # -- npz -----------------------------------------------------------------------------------
-@READERS.register("rmd17")
-@_nonempty
+@reader("rmd17")
 def read_rmd17(path, labels: str = "rmd17") -> Frames:
     """An rMD17 npz file (Christensen & von Lilienfeld 2020).
 
@@ -159,8 +168,7 @@ def read_rmd17(path, labels: str = "rmd17") -> Frames:
                                              "KCAL_MOL_TO_EV)"})
 
 
-@READERS.register("sgdml")
-@_nonempty
+@reader("sgdml")
 def read_sgdml(path, time_ordered: bool = False) -> Frames:
     """An sGDML-style npz (``R``, ``z``, ``E``, ``F``; the original MD17 files).
 
@@ -189,8 +197,7 @@ def read_sgdml(path, time_ordered: bool = False) -> Frames:
                   metadata={"format": "sgdml", "units_in_file": f"{e_unit}, {r_unit}"})
 
 
-@READERS.register("nequip_npz")
-@_nonempty
+@reader("nequip_npz")
 def read_nequip_npz(path) -> Frames:
     """A NequIP-style npz as EGraFFBench ships it (``pos``, ``atomic_numbers``, ``energy``,
     ``forces``, ``cell``, ``pbc``), in eV, Å, eV/Å.
@@ -208,8 +215,7 @@ def read_nequip_npz(path) -> Frames:
                   metadata={"format": "nequip_npz", "units_in_file": "eV, Å, eV/Å"})
 
 
-@READERS.register("npz")
-@_nonempty
+@reader("npz")
 def read_npz(path, **options) -> Frames:
     """Any of the npz layouts above, chosen from the file's keys."""
     keys = _npz_keys(path)
@@ -259,8 +265,7 @@ def _scaled(frames: Frames, energy_unit: str) -> Frames:
     return frames
 
 
-@READERS.register("extxyz")
-@_nonempty
+@reader("extxyz")
 def read_extxyz(path, index=":", energy_key: str = "energy", forces_key: str = "forces",
                 energy_unit: str = "eV", group: bool = False) -> Frames | list[Frames]:
     """An extended-xyz file through ``ase.io`` (energies in eV unless ``energy_unit``).
@@ -275,8 +280,7 @@ def read_extxyz(path, index=":", energy_key: str = "energy", forces_key: str = "
                    metadata={"format": "extxyz"})
 
 
-@READERS.register("ase")
-@_nonempty
+@reader("ase")
 def read_ase(path, format: str | None = None, index=":", group: bool = False
              ) -> Frames | list[Frames]:
     """Any file ``ase.io`` reads (pdb, traj, ...), values as ASE gives them (eV, Å);
@@ -285,8 +289,7 @@ def read_ase(path, format: str | None = None, index=":", group: bool = False
                    metadata={"format": format or "ase"})
 
 
-@READERS.register("pdb")
-@_nonempty
+@reader("pdb")
 def read_pdb(path, elements_from_names: bool = False) -> Frames:
     """A pdb file through ``ase.io`` (Å). ``elements_from_names=True`` takes each element
     from the first letter of the atom name (leading digits skipped), for organic molecules
@@ -311,8 +314,7 @@ def read_pdb(path, elements_from_names: bool = False) -> Frames:
     return frames
 
 
-@READERS.register("isolated_atoms")
-@_nonempty
+@reader("isolated_atoms")
 def read_isolated_atoms(path, energy_key: str = "energy") -> dict[int, float]:
     """Energies (eV) of isolated atoms, ``{atomic number: energy}``, from an xyz file of
     one-atom frames (BOTNet's ``iso_atoms.xyz``): the reference atomic energies E0."""
@@ -327,8 +329,7 @@ def read_isolated_atoms(path, energy_key: str = "energy") -> dict[int, float]:
     return out
 
 
-@READERS.register("sgdml_xyz")
-@_nonempty
+@reader("sgdml_xyz")
 def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
     """Plain xyz written by sGDML/SchNetPack: the comment line is the energy and each atom line
     is ``symbol x y z fx fy fz``. Energies default to kcal/mol (MD17), forces per Å."""
@@ -367,8 +368,7 @@ def read_sgdml_xyz(path, energy_unit: str = "kcal/mol") -> Frames:
                             "units_in_file": f"{energy_unit}, Å, {energy_unit}/Å"})
 
 
-@READERS.register("ase_db")
-@_nonempty
+@reader("ase_db")
 def read_ase_db(path, energy_key: str = "energy", forces_key: str = "forces",
                 energy_unit: str = "eV", selection=None, group: bool = False
                 ) -> Frames | list[Frames]:
@@ -426,8 +426,7 @@ def _row_value(row, key, calc_name):
 
 
 # -- deepmd --------------------------------------------------------------------------------
-@READERS.register("deepmd")
-@_nonempty
+@reader("deepmd")
 def read_deepmd(path, time_ordered: bool = False, type_map: list[str] | None = None) -> Frames:
     """One deepmd system directory: ``type.raw``, ``type_map.raw`` and ``set.*/`` with
     ``coord.npy`` (n, 3N), ``box.npy`` (n, 9), ``energy.npy`` (n,), ``force.npy`` (n, 3N) and
@@ -541,8 +540,7 @@ _HDF5_LAYOUTS = {
 }
 
 
-@READERS.register("hdf5")
-@_nonempty
+@reader("hdf5")
 def read_hdf5(path, energy_key: str | None = None, forces_key: str | None = None,
               gradient_key: str | None = None) -> list[Frames]:
     """SPICE / ANI-1x / ANI-2x hdf5 files: one ``Frames`` per molecule (top-level group), and
@@ -653,7 +651,7 @@ class FreeEnergySurface:
     source: str = ""
 
 
-@READERS.register("plumed_fes")
+@reader("plumed_fes")
 def read_plumed_fes(path, unit: str = "kJ/mol") -> FreeEnergySurface:
     """A PLUMED ``sum_hills``/``fes.dat`` 2-D grid (``#! FIELDS x y file.free ...``); the
     free energy is converted from ``unit`` (kJ/mol, as Fu et al.'s alanine-dipeptide
@@ -700,14 +698,14 @@ def read(path, format: str | None = None, **options):
         path = Path(path)
         format = "deepmd" if path.is_dir() else _SUFFIXES.get(path.suffix.lower(), "ase")
     try:
-        reader = READERS[format]
+        read_format = READERS[format]
     except KeyError:
         raise ValueError(f"format={format!r} is unknown; fix: pass one of {sorted(READERS)}, "
                          "or format=None to choose by suffix") from None
-    return reader(path, **options)
+    return read_format(path, **options)
 
 
 __all__ = ["FreeEnergySurface",
-           "READERS", "read", "read_ase", "read_ase_db", "read_deepmd", "read_extxyz",
+           "READERS", "reader", "read", "read_ase", "read_ase_db", "read_deepmd", "read_extxyz",
            "read_hdf5", "read_isolated_atoms", "read_nequip_npz", "read_npz",
            "read_pdb", "read_plumed_fes", "read_rmd17", "read_sgdml", "read_sgdml_xyz"]
