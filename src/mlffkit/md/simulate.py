@@ -196,12 +196,23 @@ def _integrator(atoms: Atoms, ensemble: str, dt_fs: float, T_K, friction_per_ps,
     if ensemble == "nve":
         return VelocityVerlet(atoms, timestep)
     if ensemble == "langevin":
-        return Langevin(atoms, timestep, temperature_K=T_K,
-                        friction=friction_per_ps_to_ase(friction_per_ps), fixcm=False,
-                        rng=np.random.default_rng(seed))
+        return langevin_integrator(atoms, dt_fs, T_K, friction_per_ps,
+                                   np.random.default_rng(seed))
     damping_fs = NOSE_HOOVER_DEFAULT_DAMPING_STEPS * dt_fs if tdamp_fs is None else tdamp_fs
     return NoseHooverChainNVT(atoms, timestep, temperature_K=T_K,
                               tdamp=fs_to_ase_time(damping_fs), tchain=chain_length)
+
+
+def langevin_integrator(atoms: Atoms, dt_fs: float, T_K: float, friction_per_ps: float,
+                        rng: np.random.Generator) -> Langevin:
+    """ASE's Langevin integrator in physical units, the one place it is built (for
+    :func:`simulate` and the reference-data generators, :mod:`mlffkit.reference.md`): time
+    step in fs, friction in 1/ps (both converted by :mod:`mlffkit.units`), noise from ``rng``,
+    and ``fixcm=False`` (ASE's ``fixcm`` is deprecated: hold the centre of mass with a
+    ``FixCom`` constraint). Change the friction during a run with ``set_friction`` and
+    :func:`mlffkit.units.friction_per_ps_to_ase`."""
+    return Langevin(atoms, fs_to_ase_time(dt_fs), temperature_K=T_K,
+                    friction=friction_per_ps_to_ase(friction_per_ps), fixcm=False, rng=rng)
 
 
 def _set_initial_velocities(atoms: Atoms, velocities, T_K, seed: int) -> None:

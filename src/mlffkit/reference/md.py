@@ -5,9 +5,10 @@ by default stronger, to reach the target temperature quickly), then ``n_frames``
 ``stride`` steps apart (friction ``friction_per_ps``). Frame ``k`` is the state after step
 ``n_equil + k * stride``; its ``time_fs`` is ``k * stride * timestep_fs``.
 
-Units: friction is given in 1/ps and converted once, in
-:func:`mlffkit.units.friction_per_ps_to_ase`; velocities
-are written in Å/fs (:data:`ASE_VELOCITY_TO_ANGSTROM_PER_FS`). The centre of mass is held by
+The integrator is the MD driver's own Langevin, built by
+:func:`mlffkit.md.simulate.langevin_integrator`. Units: friction is given in 1/ps and converted
+once, in :func:`mlffkit.units.friction_per_ps_to_ase`; velocities are written in Å/fs
+(:data:`ASE_VELOCITY_TO_ANGSTROM_PER_FS`). The centre of mass is held by
 :class:`ase.constraints.FixCom` (ASE's ``fixcm`` is deprecated), so a molecule of N atoms has
 3N-3 degrees of freedom (:func:`mlffkit.metrics.kinetic_temperature` with ``removed_dof=3``).
 
@@ -31,10 +32,10 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.constraints import FixCom
 from ase.data import atomic_masses
-from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
 
 from mlffkit.files import atomic_target
+from mlffkit.md.simulate import langevin_integrator
 from mlffkit.metrics.stability import find_bonds
 from mlffkit.units import (ASE_VELOCITY_TO_ANGSTROM_PER_FS, FS_PER_PS,
                            friction_per_ps_to_ase)
@@ -122,9 +123,8 @@ def harmonic_thermostat_check(period_fs: float, timestep_fs: float,
     omega = 2 * np.pi / (period_fs * units.fs)
     atoms = Atoms(numbers=[1] * n_atoms, positions=np.zeros((n_atoms, 3)))
     atoms.calc = _Harmonic(mass * omega**2)
-    dyn = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
-                   friction=friction_per_ps_to_ase(friction_per_ps), fixcm=False,
-                   rng=np.random.default_rng(seed))
+    dyn = langevin_integrator(atoms, timestep_fs, temperature_K, friction_per_ps,
+                              np.random.default_rng(seed))
     forces = None
     for _ in range(int(5 * FS_PER_PS / friction_per_ps / timestep_fs)):  # 5 relaxation times
         forces = dyn.step(forces)
@@ -221,10 +221,8 @@ def run_langevin(numbers: np.ndarray, positions: np.ndarray, settings: LangevinS
         Stationary(atoms)
         ZeroRotation(atoms)
 
-    dyn = Langevin(atoms, timestep=settings.timestep_fs * units.fs,
-                   temperature_K=settings.temperature_K,
-                   friction=friction_per_ps_to_ase(settings.friction_at(step + 1)), fixcm=False,
-                   rng=rng)
+    dyn = langevin_integrator(atoms, settings.timestep_fs, settings.temperature_K,
+                              settings.friction_at(step + 1), rng)
 
     def record(at_step: int) -> None:
         k = settings.frame_index(at_step)
