@@ -39,6 +39,8 @@ from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
 from mlffkit.papers.frames import analysis as fa
+from mlffkit.papers.frames import md17 as fm
+from mlffkit.papers.frames import training as ft
 from mlffkit.plotting import use_book_style
 
 use_book_style()
@@ -71,6 +73,20 @@ pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to
 for column, unit in (("force_mae_meV_A", "meV/Å"), ("energy_mae_meV", "meV")):
     display(Markdown(f"**{column.split('_')[0]} MAE ({unit})**"))
     display(fa.mean_std_table(runs, column, ["molecule"]))
+
+# %% [markdown]
+# ### Did the auxiliary head learn?
+#
+# A verdict on $T \ge 2$ means something only if the auxiliary head learned the
+# displacement. Per run, the last epoch's training auxiliary loss (FRAMES Eq. 5, divided by
+# the RMS displacement) against two trivial predictors on the same training windows:
+# predicting zero displacement, and extrapolating the last motion
+# ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
+
+# %%
+aux = ft.aux_check(fm.RUN, params, fm.training_sources,
+                   [{"molecule": m} for m in params["molecules"]])
+display(fa.aux_summary(aux, ["molecule"]).round(3))
 
 # %% [markdown]
 # ## T=2 against T=1 at each lag
@@ -143,7 +159,8 @@ if len(gains):
                                     zip(wins["molecule"], wins["Δt (fs)"]))
                 + " the second frame helps beyond the extra updates." if len(wins) else
                 ": at this scale the extra updates explain the gain at every lag tried."))
-display(Markdown("\n".join(lines)))
+hold = fa.aux_hold(aux)
+display(Markdown("\n".join(lines) + (f"\n\n{hold}" if hold else "")))
 
 # %% [markdown]
 # ## Caveats

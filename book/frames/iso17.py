@@ -38,6 +38,8 @@ from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
 from mlffkit.papers.frames import analysis as fa
+from mlffkit.papers.frames import iso17 as fi
+from mlffkit.papers.frames import training as ft
 from mlffkit.plotting import PAPER, use_book_style
 
 use_book_style()
@@ -95,6 +97,19 @@ paper["quantity"] = paper.metric.map({"energy_mae": "energy (meV)", "force_mae":
 theirs = paper.pivot(index="model", columns=["split", "quantity"], values="value") * 1e3
 theirs.index = [f"{m} (paper, ISO17)" for m in theirs.index]
 pd.concat([ours, theirs.round(2).astype(str)])
+
+# %% [markdown]
+# ### Did the auxiliary head learn?
+#
+# A verdict on $T \ge 2$ means something only if the auxiliary head learned the
+# displacement. Per run, the last epoch's training auxiliary loss (FRAMES Eq. 5, divided by
+# the RMS displacement) against two trivial predictors on the same training windows:
+# predicting zero displacement, and extrapolating the last motion
+# ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
+
+# %%
+aux = ft.aux_check(fi.RUN, params, lambda p: fi.training_sources(p)[0])
+display(fa.aux_summary(aux).round(3))
 
 # %% [markdown]
 # ## Verdicts
@@ -158,7 +173,7 @@ def verdict() -> str:
     return text
 
 
-display(Markdown(verdict()))
+display(Markdown(fa.aux_hold(aux) or verdict()))
 
 # %% [markdown]
 # ## What remains different from the paper

@@ -243,6 +243,20 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# ### Did the auxiliary head learn?
+#
+# A verdict on $T \ge 2$ means something only if the auxiliary head learned the
+# displacement. Per run, the last epoch's training auxiliary loss (FRAMES Eq. 5, divided by
+# the RMS displacement) against two trivial predictors on the same training windows:
+# predicting zero displacement, and extrapolating the last motion
+# ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
+
+# %%
+aux = ft.aux_check(fm.RUN, params, fm.training_sources,
+                   [{"molecule": m} for m in params["molecules"]])
+display(fa.aux_summary(aux, ["molecule"]).round(3))
+
+# %% [markdown]
 # ### Does "less is more" reproduce on MD17?
 #
 # The paper's claim has two halves: (a) $T=2$ beats $T=1$, and (b) $T=3$ is worse than
@@ -252,7 +266,7 @@ plt.show()
 # %%
 claims = fa.claims(runs, "force_mae_meV_A", by=["molecule"])
 display(claims.round(3))
-display(Markdown(fa.claim_summary(claims) + "\n\n" + fa.verdict(claims)))
+display(Markdown(fa.claim_summary(claims) + "\n\n" + (fa.aux_hold(aux) or fa.verdict(claims))))
 
 # %% [markdown]
 # ## Learning curves

@@ -38,6 +38,8 @@ from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
 from mlffkit.papers.frames import analysis as fa
+from mlffkit.papers.frames import md17 as fm
+from mlffkit.papers.frames import training as ft
 from mlffkit.plotting import PAPER, use_book_style
 
 use_book_style()
@@ -66,6 +68,20 @@ for column, unit in (("force_mae_meV_A", "meV/Å"), ("energy_mae_meV", "meV")):
     display(fa.mean_std_table(runs, column, ["molecule"]))
 
 # %% [markdown]
+# ### Did the auxiliary head learn?
+#
+# A verdict on $T \ge 2$ means something only if the auxiliary head learned the
+# displacement. Per run, the last epoch's training auxiliary loss (FRAMES Eq. 5, divided by
+# the RMS displacement) against two trivial predictors on the same training windows:
+# predicting zero displacement, and extrapolating the last motion
+# ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
+
+# %%
+aux = ft.aux_check(fm.RUN, params, fm.training_sources,
+                   [{"molecule": m} for m in params["molecules"]])
+display(fa.aux_summary(aux, ["molecule"]).round(3))
+
+# %% [markdown]
 # ## The claims, per molecule
 #
 # Paired by seed, force MAE, 95% Student-t intervals (see the MD17 chapter).
@@ -73,7 +89,8 @@ for column, unit in (("force_mae_meV_A", "meV/Å"), ("energy_mae_meV", "meV")):
 # %%
 claims = fa.claims(runs, "force_mae_meV_A", by=["molecule"])
 display(claims.round(3))
-display(Markdown(fa.claim_summary(claims) + "\n\n" + fa.verdict(claims, "on xtb-md17")))
+display(Markdown(fa.claim_summary(claims) + "\n\n"
+                 + (fa.aux_hold(aux) or fa.verdict(claims, "on xtb-md17"))))
 
 # %% [markdown]
 # ## Ours against the paper's ratios

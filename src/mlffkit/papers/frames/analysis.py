@@ -4,6 +4,8 @@ the variant, ``seed``, grouping columns such as ``molecule``, and error columns)
 - :func:`summary`: mean ± std over seeds per group and variant.
 - :func:`compare`: each variant against a reference variant, paired by seed: the geometric
   mean ratio of the error with a Student-t 95% interval on the mean log ratio, and a verdict.
+- :func:`aux_summary`, :func:`aux_hold`: whether the auxiliary head learned (from
+  ``training.aux_check``), and the note that replaces a verdict when it did not.
 """
 
 from __future__ import annotations
@@ -135,3 +137,41 @@ def verdict(claims_: pd.DataFrame, where: str = "at this scale") -> str:
                      "scale the gain is explained by the extra updates, not by the second "
                      "frame.")
     return text
+
+
+def aux_summary(aux: pd.DataFrame, by: list[str] = ()) -> pd.DataFrame:
+    """Per group and variant: mean last-epoch aux loss over seeds, the zero and extrapolation
+    baselines (same normalised units) and how many runs beat the zero baseline."""
+    columns = [c for c in ("aux_final", "aux_zero_baseline", "aux_extrapolation_baseline")
+               if c in aux]
+    if aux.empty:  # no run with an auxiliary loss (e.g. a smoke profile of T = 1 only)
+        return pd.DataFrame(columns=[*by, "label", *columns, "learned"])
+    grouped = aux.groupby([*by, "label"], sort=False)
+    out = grouped[columns].mean()
+    out["learned"] = grouped["learned"].sum().astype(int).astype(str) + " of " + \
+        grouped.size().astype(str)
+    return out.reset_index()
+
+
+def aux_hold(aux: pd.DataFrame) -> str | None:
+    """None when every run with an auxiliary loss beat the zero-displacement baseline; else
+    the note to show instead of a verdict on T >= 2: such runs trained an auxiliary gradient
+    that had not learned the displacement, so they cannot test the paper's mechanism."""
+    if aux.empty or aux["learned"].all():
+        return None
+    failed = aux[~aux["learned"]]
+
+    def span(column: str) -> str:
+        low, high = f"{failed[column].min():.2f}", f"{failed[column].max():.2f}"
+        return low if low == high else f"{low}-{high}"
+
+    text = (f"**No verdict on the temporal claims.** In {len(failed)} of {len(aux)} runs with "
+            f"an auxiliary loss the head did not learn: its last-epoch training loss "
+            f"({span('aux_final')}) is at or above what predicting zero displacement scores "
+            f"({span('aux_zero_baseline')})")
+    if "aux_extrapolation_baseline" in failed:
+        text += (f", while extrapolating the last motion scores "
+                 f"{span('aux_extrapolation_baseline')}")
+    return text + (". The T >= 2 rows therefore measure an untrained auxiliary gradient, not "
+                   "temporal information; the comparisons above are shown for the record, and "
+                   "the verdict waits for runs whose head learns.")

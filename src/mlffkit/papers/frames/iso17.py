@@ -48,20 +48,30 @@ def _sample(frames: data.Frames, candidates: np.ndarray, n: int, rng) -> data.Fr
     return frames[np.sort(rng.choice(candidates, size=min(n, len(candidates)), replace=False))]
 
 
+def training_sources(p: dict, rng: np.random.Generator | None = None):
+    """The training windows of a run, ``[(frames, window rows)]`` per training isomer, and
+    the validation frames. ``rng`` (default: seeded by ``data_seed``) draws each isomer's
+    split seed, then goes on to draw the test frames in :func:`train_run`."""
+    split = scenarios()
+    rng = np.random.default_rng(p["data_seed"]) if rng is None else rng
+    sources, val = [], []
+    for isomer in split["train"]["isomers"]:
+        frames = generate.load_frames(SET, isomer)
+        block = frames[_block(frames, split["train"]["frames"])]
+        cut = data.frames_split(block, n_train=p["n_train_per_isomer"],
+                                n_val=p["n_val_per_isomer"], lag=p["lag"],
+                                seed=int(rng.integers(2**31)))
+        sources.append((block, cut.windows(block, p["T"] + 1)))
+        val += structures_from_frames(block[cut.val])
+    return sources, val
+
+
 def train_run(p: dict) -> Result:
     """One FRAMES run on the training isomers; MAE on both test scenarios."""
     with torch_threads(p["threads"]):
         split = scenarios()
         rng = np.random.default_rng(p["data_seed"])
-        sources, val = [], []
-        for isomer in split["train"]["isomers"]:
-            frames = generate.load_frames(SET, isomer)
-            block = frames[_block(frames, split["train"]["frames"])]
-            cut = data.frames_split(block, n_train=p["n_train_per_isomer"],
-                                    n_val=p["n_val_per_isomer"], lag=p["lag"],
-                                    seed=int(rng.integers(2**31)))
-            sources.append((block, cut.windows(block, p["T"] + 1)))
-            val += structures_from_frames(block[cut.val])
+        sources, val = training_sources(p, rng)
         tests = {"within": [], "outside": []}
         for scenario, key, n in (("test_within", "within", p["n_within_per_isomer"]),
                                  ("test_other", "outside", p["n_other_per_isomer"])):

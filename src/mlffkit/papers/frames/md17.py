@@ -101,6 +101,13 @@ def _data(p: dict) -> tuple[data.Frames, data.Split, data.Frames]:
     return frames, split, test
 
 
+def training_sources(p: dict):
+    """The training windows of a run, ``[(frames, window rows)]``, as :func:`train_run` uses
+    them (for diagnostics such as :func:`training.aux_baselines`)."""
+    frames, split, _ = _data(p)
+    return [(frames, split.windows(frames, p["T"] + 1))]
+
+
 def train_run(p: dict) -> Result:
     """One FRAMES training run; test errors of the EMA weights from single frames."""
     with torch_threads(p["threads"]):

@@ -131,6 +131,59 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     return model, trainer, summary
 
 
+def aux_baselines(sources: list[tuple[data.Frames, np.ndarray]], normalise: bool
+                  ) -> dict[str, float]:
+    """What the auxiliary loss (FRAMES Eq. 5: mean per-atom ``||Δp̂ - Δp||``, divided by the
+    displacement scale that :func:`train` uses) scores on the training windows of ``sources``
+    for two trivial predictors: ``zero`` (Δp̂ = 0) and ``extrapolation`` (Δp̂ = p_t - p_{t-1},
+    the last motion; windows of T >= 2). A head that learned something beats ``zero``; one
+    that uses the window's motion comes near or below ``extrapolation``."""
+    target, previous = [], []
+    for frames, rows in sources:
+        pos = frames.positions
+        target.append((pos[rows[:, -1]] - pos[rows[:, -2]]).reshape(-1, 3))
+        if rows.shape[1] > 2:
+            previous.append((pos[rows[:, -2]] - pos[rows[:, -3]]).reshape(-1, 3))
+    target = np.concatenate(target)
+    scale = float(np.sqrt(np.mean(target ** 2))) if normalise else 1.0
+    out = {"aux_zero_baseline": float(np.linalg.norm(target, axis=-1).mean() / scale)}
+    if previous:
+        motion = np.concatenate(previous)
+        out["aux_extrapolation_baseline"] = float(
+            np.linalg.norm(target - motion, axis=-1).mean() / scale)
+    return out
+
+
+def aux_check(run_experiment, sweep_params: dict, training_sources,
+              systems: list[dict] = ({},)) -> pd.DataFrame:
+    """Did the auxiliary head learn? One row per run of a sweep with T >= 2 and the
+    displacement target: ``aux_final`` (the last epoch's mean training aux loss, from the
+    run's stored history) against :func:`aux_baselines` of its own training windows
+    (``training_sources(run params)``), and ``learned`` (``aux_final`` below the zero
+    baseline). ``systems`` as in :func:`sweep` (e.g. ``[{"molecule": "aspirin"}]``)."""
+    import json
+
+    rows, baselines = [], {}
+    for system in systems:
+        for variant_ in sweep_params["variants"]:
+            for seed in range(sweep_params["seeds"]):
+                unit = sweep_unit(run_experiment, sweep_params, variant_["label"], seed,
+                                  **system)
+                p = unit.record["params"]
+                if p["T"] < 2 or p["aux"] != "displacement":
+                    continue
+                key = json.dumps({k: v for k, v in p.items() if k != "seed"}, sort_keys=True)
+                if key not in baselines:
+                    baselines[key] = aux_baselines(training_sources(p),
+                                                   p["normalise_displacement"])
+                history = unit.tables["history"]
+                final = float(history.loc[history["kind"] == "train", "aux"].iloc[-1])
+                rows.append({**system, "label": variant_["label"], "seed": seed,
+                             "aux_final": final, **baselines[key],
+                             "learned": final < baselines[key]["aux_zero_baseline"]})
+    return pd.DataFrame(rows)
+
+
 def epoch_history(log: pd.DataFrame) -> pd.DataFrame:
     """The trainer's log (a ``train`` row per step, a ``val`` row per epoch) with one ``train``
     row per epoch: the mean of each metric over the epoch's steps, ``step``/``time`` of its
