@@ -22,21 +22,29 @@ is the start of the first failing window.
 Stable time = time of the first unstable frame (or of the last frame when none is), from the
 first frame. :class:`BondLengthRule` and :class:`RDFWindowRule` apply the same tests during a
 run as stop rules for :func:`mlffkit.md.simulate`.
+
+Trajectories may be numpy arrays, Atoms or torch tensors on any device: bond lengths and RDFs
+are computed in float64 torch on the input's device (``find_bonds``, ``bond_lengths`` and
+``max_bond_deviation`` return tensors there for tensor input); the windowed RDF errors are
+scored by :func:`~.comparison.integrated_absolute_error` on the CPU (one small
+``(windows, bins)`` array per pair).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 from ase import Atoms
 from ase.data import covalent_radii
 
-from ._inputs import as_trajectory, bin_edges_array, finite_array
+from ._inputs import (TrajectoryArrays, as_trajectory, bin_edges_array, finite_array,
+                      finite_tensor)
 from .comparison import integrated_absolute_error
-from .pairs import minimum_image, periodic_pairs
+from .pairs import minimum_image, pair_distance_chunks
 from .structure import radial_distributions
 
 FU2023_BOND_TOLERANCE_A = 0.6       # 2 x ASE NeighborList default skin (0.3 Å)
@@ -66,21 +74,22 @@ def find_bonds(structure, species=None, cell=None, pbc=None, *,
     included)."""
     frames = as_trajectory(structure, species, cell, pbc, name="structure")
     numbers = frames.require_numbers("find_bonds")
-    radii = covalent_radii[numbers]
-    cutoff = 2.0 * scale * radii.max() + tolerance_A
-    cell0 = None if frames.cells is None else frames.cells[0]
-    i, j, d = periodic_pairs(frames.positions[0], cell0, frames.pbc, cutoff)
-    bonded = (d < scale * (radii[i] + radii[j]) + tolerance_A) & (i != j)
-    bonds = np.sort(np.stack([i[bonded], j[bonded]], axis=1), axis=1)
-    return np.unique(bonds, axis=0)
+    radii = torch.as_tensor(covalent_radii[numbers], device=frames.device)
+    cutoff = 2.0 * scale * float(radii.max()) + tolerance_A
+    cell0 = None if frames.cells_tensor is None else frames.cells_tensor[:1]
+    found = [torch.zeros((0, 2), dtype=torch.long, device=frames.device)]
+    for chunk in pair_distance_chunks(frames.positions_tensor[:1], cell0, frames.pbc, cutoff):
+        i, j, d = chunk.first, chunk.second, chunk.distances[:, 0]
+        bonded = (d < scale * (radii[i] + radii[j]) + tolerance_A) & (i != j)
+        found.append(torch.stack([i[bonded], j[bonded]], dim=1))
+    bonds = torch.sort(torch.cat(found), dim=1).values
+    return frames.output(torch.unique(bonds, dim=0))
 
 
 def bond_lengths(trajectory, bonds, species=None, cell=None, pbc=None) -> np.ndarray:
     """Lengths ``(F, B)`` in Å of the given bonds, at the minimum image when periodic."""
     frames = as_trajectory(trajectory, species, cell, pbc)
-    bonds = _bonds_array(bonds, frames.n_atoms)
-    vectors = frames.positions[:, bonds[:, 1]] - frames.positions[:, bonds[:, 0]]
-    return np.linalg.norm(minimum_image(vectors, frames.cells, frames.pbc), axis=-1)
+    return frames.output(_bond_lengths(frames, bonds))
 
 
 def max_bond_deviation(trajectory, *, bonds=None, reference_lengths=None, species=None,
@@ -93,14 +102,14 @@ def max_bond_deviation(trajectory, *, bonds=None, reference_lengths=None, specie
     frames = as_trajectory(trajectory, species, cell, pbc)
     if bonds is None:
         bonds = find_bonds(frames, tolerance_A=tolerance_A)
-    lengths = bond_lengths(frames, bonds)
+    lengths = _bond_lengths(frames, bonds)
     if lengths.shape[1] == 0:
         raise ValueError("no bonds found: check species, positions (Å) or tolerance_A")
     reference = lengths[0] if reference_lengths is None else \
-        finite_array(reference_lengths, "reference_lengths", ndim=1)
+        finite_tensor(reference_lengths, "reference_lengths", ndim=1, device=frames.device)
     if reference.shape != lengths.shape[1:]:
-        raise ValueError(f"{reference.size} reference lengths for {lengths.shape[1]} bonds")
-    return np.max(np.abs(lengths - reference), axis=1)
+        raise ValueError(f"{reference.numel()} reference lengths for {lengths.shape[1]} bonds")
+    return frames.output(torch.max(torch.abs(lengths - reference), dim=1).values)
 
 
 def bond_stability(trajectory, frame_interval_fs: float, *,
@@ -125,7 +134,7 @@ def rdf_window_stability(trajectory, reference_rdfs: Mapping, bin_edges,
     ``round(window_fs / frame_interval_fs)`` frames. ``convention`` must be the one the
     reference RDFs were computed with (``"fu2023"`` reproduces Fu et al.'s binning).
     """
-    frames = as_trajectory(trajectory, species, cell, pbc)
+    frames = replace(as_trajectory(trajectory, species, cell, pbc), as_torch=True)
     window = _window_frames(window_fs, frame_interval_fs)
     if frames.n_frames < window:
         raise ValueError(f"{frames.n_frames} frames are fewer than one window of {window}")
@@ -134,8 +143,8 @@ def rdf_window_stability(trajectory, reference_rdfs: Mapping, bin_edges,
                                      convention=convention, per_frame=True)
     failing = np.zeros(frames.n_frames - window + 1, dtype=bool)
     for pair, g in per_frame.items():
-        cumulative = np.concatenate([np.zeros((1, g.shape[1])), np.cumsum(g, axis=0)])
-        window_means = (cumulative[window:] - cumulative[:-window]) / window
+        cumulative = torch.cat([torch.zeros_like(g[:1]), torch.cumsum(g, dim=0)])
+        window_means = ((cumulative[window:] - cumulative[:-window]) / window).cpu().numpy()
         failing |= integrated_absolute_error(window_means, reference_rdfs[pair], edges) > threshold
     flags = np.zeros(frames.n_frames, dtype=bool)
     flags[:failing.size] = failing
@@ -143,7 +152,9 @@ def rdf_window_stability(trajectory, reference_rdfs: Mapping, bin_edges,
 
 
 def stability_from_flags(unstable, frame_interval_fs: float) -> StabilityResult:
-    """:class:`StabilityResult` from per-frame instability flags."""
+    """:class:`StabilityResult` from per-frame instability flags (array or tensor)."""
+    if isinstance(unstable, torch.Tensor):
+        unstable = unstable.cpu().numpy()
     unstable = np.asarray(unstable, dtype=bool)
     if frame_interval_fs <= 0:
         raise ValueError("frame_interval_fs must be positive")
@@ -233,7 +244,17 @@ def _window_frames(window_fs: float, frame_interval_fs: float) -> int:
     return max(1, int(round(window_fs / frame_interval_fs)))
 
 
+def _bond_lengths(frames: TrajectoryArrays, bonds) -> torch.Tensor:
+    bonds = torch.as_tensor(_bonds_array(bonds, frames.n_atoms), device=frames.device)
+    x = frames.positions_tensor
+    vectors = x[:, bonds[:, 1]] - x[:, bonds[:, 0]]
+    return torch.linalg.vector_norm(minimum_image(vectors, frames.cells_tensor, frames.pbc),
+                                    dim=-1)
+
+
 def _bonds_array(bonds, n_atoms: int) -> np.ndarray:
+    if isinstance(bonds, torch.Tensor):
+        bonds = bonds.cpu().numpy()
     bonds = np.asarray(bonds, dtype=int).reshape(-1, 2)
     if bonds.size and (bonds.min() < 0 or bonds.max() >= n_atoms):
         raise ValueError(f"bond indices must lie in [0, {n_atoms})")
