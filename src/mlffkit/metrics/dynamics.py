@@ -17,18 +17,24 @@ Diffusivity, Fu et al. App. C Eq. 4: ``D = lim_{t->inf} MSD(t) / (6 t)``. Two es
 ``"msd_over_6t"`` is MSD(t)/(6 t) at the end of the window, as Fu et al.'s code reports it.
 Units: Å^2/fs; multiply by :data:`ANGSTROM2_PER_FS_TO_CM2_PER_S` for cm^2/s or by
 :data:`ANGSTROM2_PER_FS_TO_1E9_M2_PER_S` for the 10^-9 m^2/s of Fu et al.'s tables.
+
+EV, FV, RMSD, MSD and unwrapping compute in float64 torch on the device of their input and
+return numpy for numpy (or Atoms) input, tensors on the input's device for tensor input;
+EV and FV take any leading batch axes (runs, frames). Scalar summaries (geometric mean,
+diffusivity) are floats.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from ase import units
 from ase.data import atomic_masses
 
 from mlffkit.units import ASE_VELOCITY_TO_ANGSTROM_PER_FS
 
-from ._inputs import (TrajectoryArrays, as_trajectory, element_number, finite_array,
-                      matching_arrays)
+from ._inputs import (TrajectoryArrays, as_trajectory, element_number, finite_tensor,
+                      matching_tensors, returns_torch, to_output)
 from .pairs import minimum_image
 
 ANGSTROM2_PER_FS_TO_CM2_PER_S = 0.1          # 1 Å^2 = 1e-16 cm^2, 1 fs = 1e-15 s
@@ -37,29 +43,34 @@ ANGSTROM2_PER_FS_TO_1E9_M2_PER_S = 1e4       # in units of 1e-9 m^2/s (Fu et al.
 DIFFUSIVITY_METHODS = ("slope", "msd_over_6t")
 
 
-def energy_violation(energy_predicted, energy_reference) -> np.ndarray:
-    """EV(t) per frame (EGraFFBench Eq. 4); energies ``(T,)`` in any one unit."""
-    e_hat, e = matching_arrays(np.atleast_1d(energy_predicted), np.atleast_1d(energy_reference),
-                               ("energy_predicted", "energy_reference"), ndim=1)
-    return _ratio((e_hat - e) ** 2, e_hat ** 2 + e ** 2)
+def energy_violation(energy_predicted, energy_reference):
+    """EV(t) per frame (EGraFFBench Eq. 4); energies ``(T,)`` (or ``(..., T)``) in any one
+    unit."""
+    e_hat, e = matching_tensors(energy_predicted, energy_reference,
+                                ("energy_predicted", "energy_reference"))
+    e_hat, e = torch.atleast_1d(e_hat), torch.atleast_1d(e)
+    return to_output(_ratio((e_hat - e) ** 2, e_hat ** 2 + e ** 2),
+                     returns_torch(energy_predicted, energy_reference))
 
 
-def force_violation(forces_predicted, forces_reference) -> np.ndarray:
-    """FV(t) per frame (EGraFFBench Eq. 4); forces ``(T, N, 3)``, norms over atoms and axes."""
-    f_hat, f = matching_arrays(forces_predicted, forces_reference,
-                               ("forces_predicted", "forces_reference"), ndim=3)
-    norm = lambda x: np.sqrt(np.sum(x ** 2, axis=(1, 2)))  # noqa: E731
-    return _ratio(norm(f - f_hat), norm(f) + norm(f_hat))
+def force_violation(forces_predicted, forces_reference):
+    """FV(t) per frame (EGraFFBench Eq. 4); forces ``(T, N, 3)`` (or ``(..., T, N, 3)``),
+    norms over atoms and axes."""
+    f_hat, f = matching_tensors(forces_predicted, forces_reference,
+                                ("forces_predicted", "forces_reference"), min_ndim=3)
+    norm = lambda x: torch.sqrt(torch.sum(x ** 2, dim=(-2, -1)))  # noqa: E731
+    return to_output(_ratio(norm(f - f_hat), norm(f) + norm(f_hat)),
+                     returns_torch(forces_predicted, forces_reference))
 
 
 def geometric_mean(values) -> float:
-    """``exp(mean(log x))`` of non-negative values; 0 if any value is 0."""
-    values = finite_array(values, "values", ndim=1)
-    if np.any(values < 0):
+    """``exp(mean(log x))`` of non-negative values (array or tensor); 0 if any value is 0."""
+    values = finite_tensor(values, "values", ndim=1)
+    if bool((values < 0).any()):
         raise ValueError("a geometric mean needs non-negative values")
-    if np.any(values == 0):
+    if bool((values == 0).any()):
         return 0.0
-    return float(np.exp(np.mean(np.log(values))))
+    return float(torch.exp(torch.mean(torch.log(values))))
 
 
 def rmsd(trajectory, reference=None, *, align: bool = False) -> np.ndarray:
@@ -70,9 +81,9 @@ def rmsd(trajectory, reference=None, *, align: bool = False) -> np.ndarray:
     Positions are used as given: unwrap periodic trajectories first (:func:`unwrap_positions`).
     """
     frames = as_trajectory(trajectory)
-    positions = frames.positions
+    positions = frames.positions_tensor
     ref = positions[0] if reference is None else \
-        as_trajectory(reference, name="reference").positions
+        as_trajectory(reference, name="reference").positions_tensor.to(frames.device)
     if ref.ndim == 3:
         if ref.shape[0] != 1:
             raise ValueError("reference must be a single frame (N, 3)")
@@ -81,7 +92,8 @@ def rmsd(trajectory, reference=None, *, align: bool = False) -> np.ndarray:
         raise ValueError(f"reference has {ref.shape[0]} atoms, trajectory {positions.shape[1]}")
     if align:
         positions, ref = _kabsch_align(positions, ref)
-    return np.sqrt(np.mean(np.sum((positions - ref) ** 2, axis=-1), axis=-1))
+    return to_output(torch.sqrt(torch.mean(torch.sum((positions - ref) ** 2, dim=-1), dim=-1)),
+                     returns_torch(trajectory, reference))
 
 
 def unwrap_positions(trajectory, species=None, cell=None, pbc=None) -> np.ndarray:
@@ -89,9 +101,9 @@ def unwrap_positions(trajectory, species=None, cell=None, pbc=None) -> np.ndarra
     taken at their minimum image, so no atom may move half a cell between frames."""
     frames = as_trajectory(trajectory, species, cell, pbc)
     cells = frames.require_cell("unwrap_positions")
-    steps = minimum_image(np.diff(frames.positions, axis=0), cells[1:], frames.pbc)
-    return np.concatenate([frames.positions[:1],
-                           frames.positions[:1] + np.cumsum(steps, axis=0)])
+    x = frames.positions_tensor
+    steps = minimum_image(torch.diff(x, dim=0), cells[1:], frames.pbc)
+    return frames.output(torch.cat([x[:1], x[:1] + torch.cumsum(steps, dim=0)]))
 
 
 def mean_squared_displacement(trajectory, *, atoms=None, species=None, remove_drift: bool = True,
@@ -106,14 +118,15 @@ def mean_squared_displacement(trajectory, *, atoms=None, species=None, remove_dr
     ``get_smoothed_diff``); ``"first"`` uses frame 0 only (their ``get_diffusivity_traj``).
     """
     frames = _tracked_atoms(as_trajectory(trajectory, species), atoms)
-    positions = frames.positions
+    positions = frames.positions_tensor
     if remove_drift:
-        positions = positions - positions.mean(axis=1, keepdims=True)
+        positions = positions - positions.mean(dim=1, keepdim=True)
     if time_origins == "first":
-        return np.mean(np.sum((positions - positions[0]) ** 2, axis=-1), axis=-1)
+        return frames.output(torch.mean(torch.sum((positions - positions[0]) ** 2, dim=-1),
+                                        dim=-1))
     if time_origins != "all":
         raise ValueError(f"time_origins must be 'all' or 'first', got {time_origins!r}")
-    return _msd_all_origins(positions)
+    return frames.output(_msd_all_origins(positions))
 
 
 def diffusivity(msd, frame_interval_fs: float, *, window_fs: tuple[float, float],
@@ -122,9 +135,10 @@ def diffusivity(msd, frame_interval_fs: float, *, window_fs: tuple[float, float]
 
     window_fs: ``(start, end)`` lag times in fs. ``"slope"``: D = slope / 6 of a least-squares
     line through MSD over the window (choose it inside the linear regime). ``"msd_over_6t"``:
-    D = MSD(end) / (6 end) (Fu et al.'s estimator).
+    D = MSD(end) / (6 end) (Fu et al.'s estimator). ``msd`` may be a tensor on any device: the
+    fit of this one curve runs on the CPU (numpy's polyfit).
     """
-    msd = finite_array(msd, "msd", ndim=1)
+    msd = finite_tensor(msd, "msd", ndim=1).cpu().numpy()
     if method not in DIFFUSIVITY_METHODS:
         raise ValueError(f"method must be one of {DIFFUSIVITY_METHODS}, got {method!r}")
     if frame_interval_fs <= 0:
@@ -160,26 +174,29 @@ def kinetic_temperature(numbers, velocities, *, removed_dof: int) -> np.ndarray 
     return float(temperature) if temperature.ndim == 0 else temperature
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(numerator)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
+def _ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+    """numerator / denominator, 0 where the denominator is 0 (0/0 read as 0)."""
+    positive = denominator > 0
+    return torch.where(positive, numerator / torch.where(positive, denominator, 1.0), 0.0)
 
 
-def _kabsch_align(positions: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kabsch_align(positions: torch.Tensor, ref: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre both and rotate every frame onto ``ref`` (proper rotations only)."""
-    ref = ref - ref.mean(axis=0)
-    p = positions - positions.mean(axis=1, keepdims=True)
-    u, _, vt = np.linalg.svd(np.einsum("fni,nj->fij", p, ref))
-    d = np.sign(np.linalg.det(np.einsum("fij,fjk->fik", u, vt)))
+    ref = ref - ref.mean(dim=0)
+    p = positions - positions.mean(dim=1, keepdim=True)
+    u, _, vt = torch.linalg.svd(torch.einsum("fni,nj->fij", p, ref))
+    d = torch.sign(torch.linalg.det(u @ vt))
     u[:, :, -1] *= d[:, None]
-    rotation = np.einsum("fij,fjk->fik", u, vt)
-    return np.einsum("fni,fij->fnj", p, rotation), ref
+    return torch.einsum("fni,fij->fnj", p, u @ vt), ref
 
 
 def _tracked_atoms(frames: TrajectoryArrays, atoms) -> TrajectoryArrays:
     if atoms is None:
         return frames
+    if isinstance(atoms, torch.Tensor):
+        atoms = atoms.cpu().numpy()
+        atoms = atoms.item() if atoms.ndim == 0 else atoms
     if isinstance(atoms, (str, int, np.integer)):
         numbers = frames.require_numbers("selecting atoms by element")
         selected = np.flatnonzero(numbers == element_number(atoms))
@@ -192,20 +209,19 @@ def _tracked_atoms(frames: TrajectoryArrays, atoms) -> TrajectoryArrays:
     return frames.select(indices)
 
 
-def _msd_all_origins(positions: np.ndarray) -> np.ndarray:
+def _msd_all_origins(positions: torch.Tensor) -> torch.Tensor:
     """MSD averaged over time origins via FFT: MSD(m) = S1(m) - 2 S2(m) (Calandrini et al.)."""
     n = positions.shape[0]
-    squared = np.sum(positions ** 2, axis=-1)                       # (F, N)
-    remaining = n - np.arange(n)                                     # origins per lag
-    padded = np.fft.rfft(positions, n=2 * n, axis=0)
-    s2 = np.fft.irfft(np.sum(padded * padded.conj(), axis=-1), n=2 * n, axis=0)[:n]
-    s2 /= remaining[:, None]
-    total = 2.0 * squared.sum(axis=0)
-    cumulative_head = np.concatenate([np.zeros((1,) + squared.shape[1:]),
-                                      np.cumsum(squared, axis=0)[:-1]])
-    cumulative_tail = np.concatenate([np.zeros((1,) + squared.shape[1:]),
-                                      np.cumsum(squared[::-1], axis=0)[:-1]])
-    s1 = (total - cumulative_head - cumulative_tail) / remaining[:, None]
-    msd = np.maximum(np.mean(s1 - 2.0 * s2, axis=-1), 0.0)   # FFT round-off can dip below 0
+    squared = torch.sum(positions ** 2, dim=-1)                     # (F, N)
+    remaining = (n - torch.arange(n, device=positions.device)).to(positions.dtype)[:, None]
+    padded = torch.fft.rfft(positions, n=2 * n, dim=0)
+    s2 = torch.fft.irfft(torch.sum(padded * padded.conj(), dim=-1), n=2 * n, dim=0)[:n]
+    s2 = s2 / remaining
+    total = 2.0 * squared.sum(dim=0)
+    zero = torch.zeros_like(squared[:1])
+    cumulative_head = torch.cat([zero, torch.cumsum(squared, dim=0)[:-1]])
+    cumulative_tail = torch.cat([zero, torch.cumsum(squared.flip(0), dim=0)[:-1]])
+    s1 = (total - cumulative_head - cumulative_tail) / remaining
+    msd = torch.clamp(torch.mean(s1 - 2.0 * s2, dim=-1), min=0.0)  # FFT round-off can dip < 0
     msd[0] = 0.0
     return msd
