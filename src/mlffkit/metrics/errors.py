@@ -10,36 +10,38 @@ Force errors come in two conventions, named by ``convention``:
   (= sqrt(3) times the component RMSE).
 
 Energy errors are per structure; ``n_atoms`` divides each structure's error by its size first
-(per-atom energy error).
+(per-atom energy error). Inputs may be arrays or torch tensors on any device (computed there in
+float64); every error is returned as a float.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import torch
 
-from ._inputs import finite_array, matching_arrays
+from ._inputs import finite_tensor, matching_tensors
 
 FORCE_ERROR_CONVENTIONS = ("component", "atom_norm")
 
 
 def energy_mae(predicted, reference, *, n_atoms=None) -> float:
     """Mean absolute energy error (eV, or eV/atom with ``n_atoms``)."""
-    return float(np.mean(np.abs(_energy_errors(predicted, reference, n_atoms))))
+    return float(torch.mean(torch.abs(_energy_errors(predicted, reference, n_atoms))))
 
 
 def energy_rmse(predicted, reference, *, n_atoms=None) -> float:
     """Root-mean-square energy error (eV, or eV/atom with ``n_atoms``)."""
-    return float(np.sqrt(np.mean(_energy_errors(predicted, reference, n_atoms) ** 2)))
+    return float(torch.sqrt(torch.mean(_energy_errors(predicted, reference, n_atoms) ** 2)))
 
 
 def force_mae(predicted, reference, *, convention: str = "component") -> float:
     """Mean absolute force error, eV/Å; ``predicted``/``reference`` are ``(..., N, 3)``."""
-    return float(np.mean(_force_error_magnitudes(predicted, reference, convention)))
+    return float(torch.mean(_force_error_magnitudes(predicted, reference, convention)))
 
 
 def force_rmse(predicted, reference, *, convention: str = "component") -> float:
     """Root-mean-square force error, eV/Å; ``predicted``/``reference`` are ``(..., N, 3)``."""
-    return float(np.sqrt(np.mean(_force_error_magnitudes(predicted, reference, convention) ** 2)))
+    return float(torch.sqrt(torch.mean(_force_error_magnitudes(predicted, reference,
+                                                                convention) ** 2)))
 
 
 def energy_force_errors(energy_pred, energy_ref, forces_pred, forces_ref, *,
@@ -58,27 +60,31 @@ def energy_force_errors(energy_pred, energy_ref, forces_pred, forces_ref, *,
     return errors
 
 
-def _energy_errors(predicted, reference, n_atoms) -> np.ndarray:
-    predicted, reference = matching_arrays(np.atleast_1d(predicted), np.atleast_1d(reference),
-                                           ("predicted energies", "reference energies"), ndim=1)
-    errors = predicted - reference
+def _energy_errors(predicted, reference, n_atoms) -> torch.Tensor:
+    predicted, reference = matching_tensors(predicted, reference,
+                                            ("predicted energies", "reference energies"))
+    errors = torch.atleast_1d(predicted - reference)
+    if errors.ndim != 1:
+        raise ValueError(f"energies: expected 1 dimension, got shape {tuple(errors.shape)}")
     if n_atoms is None:
         return errors
-    n_atoms = np.broadcast_to(finite_array(n_atoms, "n_atoms"), errors.shape)
-    if np.any(n_atoms <= 0):
+    n_atoms = torch.broadcast_to(finite_tensor(n_atoms, "n_atoms", device=errors.device),
+                                 errors.shape)
+    if bool((n_atoms <= 0).any()):
         raise ValueError("n_atoms must be positive")
     return errors / n_atoms
 
 
-def _force_error_magnitudes(predicted, reference, convention: str) -> np.ndarray:
+def _force_error_magnitudes(predicted, reference, convention: str) -> torch.Tensor:
     if convention not in FORCE_ERROR_CONVENTIONS:
         raise ValueError(f"convention must be one of {FORCE_ERROR_CONVENTIONS}, "
                          f"got {convention!r}")
-    predicted, reference = matching_arrays(predicted, reference,
-                                           ("predicted forces", "reference forces"))
+    predicted, reference = matching_tensors(predicted, reference,
+                                            ("predicted forces", "reference forces"))
     if predicted.shape[-1] != 3:
-        raise ValueError(f"forces must end in a Cartesian axis of 3, got {predicted.shape}")
+        raise ValueError(f"forces must end in a Cartesian axis of 3, got "
+                         f"{tuple(predicted.shape)}")
     difference = predicted - reference
     if convention == "component":
-        return np.abs(difference)
-    return np.linalg.norm(difference, axis=-1)
+        return torch.abs(difference)
+    return torch.linalg.vector_norm(difference, dim=-1)
