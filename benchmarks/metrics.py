@@ -1,11 +1,17 @@
 """Benchmark: RDFs and h(r) over a long water trajectory, mlffkit against ASE and MDAnalysis.
 
-Same frames, same bins, same process, explicit thread counts (``--threads`` sets
-OMP_NUM_THREADS, which numpy's BLAS and vesin follow, before either is imported). The water is
-the 64-H2O DeePMD-kit example (12.445 Å box, 400 frames, tiled to ``--frames``) when the shared
-data mirror sits beside the checkout, otherwise a synthetic 64-H2O box. ASE is slow, so it runs
-on the first ``--ase-frames`` frames; every speed is reported per frame, and the ratio is
+Same frames, same bins, same process, explicit thread counts: ``--threads`` sets
+OMP_NUM_THREADS (numpy's BLAS, vesin, MDAnalysis) before anything is imported and
+``torch.set_num_threads`` (mlffkit's metrics run in torch); the counts in effect are printed.
+The water is the 64-H2O DeePMD-kit example (12.445 Å box, 400 frames, tiled to ``--frames``)
+when the shared data mirror sits beside the checkout, otherwise a synthetic 64-H2O box. ASE is
+slow, so it runs on the first ``--ase-frames`` frames; every speed is per frame, and a ratio is
 (their time per frame) / (our time per frame).
+
+Every comparison runs in each of ``--rounds`` rounds, ours and theirs back to back; a ratio is
+taken within a round and the median over rounds is reported, with the machine's load average
+(``os.getloadavg``) at the start and end of each round, so that a shared machine's drifting
+load cancels.
 
     .venv/bin/python benchmarks/metrics.py --frames 1000 --ase-frames 40 --threads 1
 """
@@ -31,6 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--r-max", type=float, default=6.0, help="Å")
     parser.add_argument("--dr", type=float, default=0.02, help="bin width, Å")
+    parser.add_argument("--rounds", type=int, default=3)
     return parser.parse_args(argv)
 
 
@@ -40,6 +47,7 @@ if ARGS is not None:   # before numpy / vesin load their thread pools
         os.environ[variable] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from ase import Atoms  # noqa: E402
 from ase.geometry.rdf import get_rdf  # noqa: E402
 
@@ -126,52 +134,85 @@ def fu_et_al_h_of_r(positions, edges):
     return counts / (counts.sum() * np.diff(edges))
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}/{five:.2f}/{fifteen:.2f}"
+
+
+def thread_counts() -> str:
+    env = ", ".join(f"{v}={os.environ.get(v, '-')}" for v in
+                    ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
+    return (f"torch intra-op {torch.get_num_threads()}, inter-op "
+            f"{torch.get_num_interop_threads()}; {env}")
+
+
 def main(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
     positions, species, cells, source = load_water(args.frames)
     edges = uniform_bin_edges(args.r_max, args.dr)
-    n_bins, n_ase = edges.size - 1, min(args.ase_frames, args.frames)
-    print(f"data: {source}; {args.frames} frames x {positions.shape[1]} atoms; "
-          f"bins {args.dr} Å to {args.r_max} Å ({n_bins}); threads {args.threads}; "
-          f"{platform.processor() or platform.machine()}, python {sys.version.split()[0]}")
+    hr_edges, fu_edges = uniform_bin_edges(10.0, 0.02), np.linspace(1e-6, 10.0, 501)
+    n_bins, n_ase, n = edges.size - 1, min(args.ase_frames, args.frames), args.frames
+    print(f"data: {source}; {n} frames x {positions.shape[1]} atoms; RDF bins {args.dr} Å to "
+          f"{args.r_max} Å ({n_bins}); h(r) 0.02 Å to 10 Å")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"python {sys.version.split()[0]}, torch {torch.__version__}, numpy {np.__version__}")
+    print(f"threads: {thread_counts()}")
 
     pairs = [None, *PAIRS]
-    warm_up = dict(pairs=pairs, species=species, cell=cells[:2])   # load libraries, fill caches
-    radial_distributions(positions[:2], edges, **warm_up)
+    rdf = dict(pairs=pairs, species=species)
+    radial_distributions(positions[:2], edges, cell=cells[:2], **rdf)   # load libraries
     mdanalysis_rdfs(positions[:2], species, cells[:2], edges)
-    ours, t_ours = timed(radial_distributions, positions, edges, pairs=pairs, species=species,
-                         cell=cells, convention="ase")
+    interatomic_distance_distribution(positions[:20], hr_edges, normalisation="in_range")
+    fu_et_al_h_of_r(positions[:20], fu_edges)
     images = [Atoms(species, positions=p, cell=c, pbc=True)
               for p, c in zip(positions[:n_ase], cells[:n_ase])]
-    theirs_ase, t_ase = timed(ase_rdfs, images, args.r_max, n_bins)
-    ours_subset = radial_distributions(positions[:n_ase], edges, pairs=pairs, species=species,
-                                       cell=cells[:n_ase], convention="ase")
-    ours_mda, t_ours_mda = timed(radial_distributions, positions, edges, pairs=pairs,
-                                 species=species, cell=cells, convention="mdanalysis")
-    theirs_mda, t_mda = timed(mdanalysis_rdfs, positions, species, cells, edges)
-    hr, t_hr = timed(interatomic_distance_distribution, positions, uniform_bin_edges(10.0, 0.02),
-                     normalisation="in_range")
-    hr_fu, t_hr_fu = timed(fu_et_al_h_of_r, positions, np.linspace(1e-6, 10.0, 501))
+    comparisons = {   # name: (ours, theirs, frames theirs ran on)
+        "RDFs vs MDAnalysis InterRDF": (
+            lambda: radial_distributions(positions, edges, cell=cells, convention="mdanalysis",
+                                         **rdf),
+            lambda: mdanalysis_rdfs(positions, species, cells, edges), n),
+        "RDFs vs ASE get_rdf": (
+            lambda: radial_distributions(positions, edges, cell=cells, convention="ase", **rdf),
+            lambda: ase_rdfs(images, args.r_max, n_bins), n_ase),
+        "h(r) vs N^2 + numpy.histogram": (
+            lambda: interatomic_distance_distribution(positions, hr_edges,
+                                                      normalisation="in_range"),
+            lambda: fu_et_al_h_of_r(positions, fu_edges), n),
+    }
+    ms = {name: ([], []) for name in comparisons}
+    results = {}
+    print(f"\n{'round':>5} {'load before':>16} {'load after':>16}  "
+          + "  ".join(f"{name:>30}" for name in comparisons))
+    for r in range(args.rounds):
+        before, ratios = load(), []
+        for name, (ours, theirs, n_theirs) in comparisons.items():
+            mine, t_mine = timed(ours)
+            other, t_other = timed(theirs)
+            results[name] = (mine, other)
+            ms[name][0].append(1e3 * t_mine / n)
+            ms[name][1].append(1e3 * t_other / n_theirs)
+            ratios.append(ms[name][1][-1] / ms[name][0][-1])
+        print(f"{r:>5} {before:>16} {load():>16}  " + "  ".join(f"{x:>29.2f}x" for x in ratios))
+    print(f"\n{'comparison':32s} {'ours ms/frame':>14} {'theirs ms/frame':>16} "
+          f"{'median ratio':>13}  (rounds)")
+    for name in comparisons:
+        ours_ms, theirs_ms = (np.array(v) for v in ms[name])
+        print(f"{name:32s} {np.median(ours_ms):14.3f} {np.median(theirs_ms):16.3f} "
+              f"{np.median(theirs_ms / ours_ms):12.2f}x  "
+              + " ".join(f"{x:.2f}" for x in theirs_ms / ours_ms))
 
-    per_frame = {"ours (4 RDFs, one neighbour pass)": t_ours / args.frames,
-                 f"ASE get_rdf (4 RDFs, {n_ase} frames)": t_ase / n_ase,
-                 "MDAnalysis InterRDF (4 RDFs)": t_mda / args.frames}
-    print("\nRDFs total + O-O + H-H + O-H, ms per frame:")
-    for name, seconds in per_frame.items():
-        print(f"  {name:40s} {1e3 * seconds:9.2f}")
-    print(f"  speed-up vs ASE        {t_ase / n_ase / (t_ours / args.frames):8.1f}x")
-    print(f"  speed-up vs MDAnalysis {t_mda / t_ours_mda:8.1f}x "
-          f"(ours with the 'mdanalysis' convention: {1e3 * t_ours_mda / args.frames:.2f} ms)")
-    print("agreement, max |ours - theirs| over bins and pairs:")
-    print(f"  vs ASE (convention 'ase', float64)              "
-          f"{max(np.abs(ours_subset[p] - theirs_ase[p]).max() for p in pairs):.2e}")
+    print("\nagreement (last round), max |ours - theirs| over bins and pairs:")
+    mine, theirs = results["RDFs vs MDAnalysis InterRDF"]
     print(f"  vs MDAnalysis (convention 'mdanalysis', float32) "
-          f"{max(np.abs(ours_mda[p] - theirs_mda[p]).max() for p in pairs):.2e}")
-    print("\nh(r), 0.02 Å bins to 10 Å, no periodic images, ms per frame:")
-    print(f"  ours                               {1e3 * t_hr / args.frames:9.2f}")
-    print(f"  Fu et al. recipe (N^2 + histogram) {1e3 * t_hr_fu / args.frames:9.2f}")
-    print(f"  speed-up {t_hr_fu / t_hr:.1f}x; max |ours - theirs| "
-          f"{np.abs(hr - hr_fu).max():.2e} (their first edge is 1e-6 Å, ours 0)")
-    assert ours[None].shape == (n_bins,)
+          f"{max(np.abs(mine[p] - theirs[p]).max() for p in pairs):.2e}")
+    _, theirs = results["RDFs vs ASE get_rdf"]
+    subset = radial_distributions(positions[:n_ase], edges, cell=cells[:n_ase], **rdf)
+    print(f"  vs ASE (convention 'ase', float64, {n_ase} frames)       "
+          f"{max(np.abs(subset[p] - theirs[p]).max() for p in pairs):.2e}")
+    mine, theirs = results["h(r) vs N^2 + numpy.histogram"]
+    print(f"  h(r) vs the recipe                               {np.abs(mine - theirs).max():.2e}"
+          " (their first edge is 1e-6 Å, ours 0)")
+    print(f"threads at the end: {thread_counts()}; load {load()}")
 
 
 if __name__ == "__main__":
