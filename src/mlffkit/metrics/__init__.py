@@ -1,7 +1,12 @@
 """Metrics: errors, structure, dynamics, stability, free energy and statistics.
 
 Every metric takes plain arrays (positions ``(frames, atoms, 3)`` in Å, species, cell) or an
-ASE trajectory (a list of ``Atoms``), so any ASE calculator's simulation can be scored.
+ASE trajectory (a list of ``Atoms``), so any ASE calculator's simulation can be scored. h(r),
+RDFs, EV/FV, RMSD, MSD/diffusivity, the stability rules and the errors also take torch tensors
+on any device (computed in float64 there; tensor in, tensor out on the input's device; numpy
+in, numpy out), with pair distances processed in bounded chunks for any ``r_max`` or frame
+count. The comparisons (WF, JSD, integrated error), free energies and the kinetic temperature
+are numpy.
 
 - :mod:`.errors`: energy / force MAE and RMSE (per-component and per-atom-norm conventions).
 - :mod:`.structure`: h(r) and RDFs (ASE, MDAnalysis and Fu et al. normalisations by name).
