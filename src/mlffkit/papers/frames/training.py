@@ -26,7 +26,6 @@ from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, betwe
 from mlffkit.runtime import default_device
 from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
                                    structures_from_frames, window_items)
-from mlffkit.papers.frames.heads import displacement_head_for
 from mlffkit.papers.frames.hyperparameters import BATCH_SIZE_BY_WINDOW
 from mlffkit.papers.frames.objective import AUX_TARGETS, FramesObjective
 from mlffkit.training.losses import LossWeights
@@ -87,7 +86,8 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     ``p["T"]``; returns ``(model, trainer, summary)``: evaluate inside
     ``trainer.averaged_weights()``; ``summary`` has steps, wall time, validation loss and the
     per-epoch ``history`` DataFrame."""
-    from mlffkit.models import build_model
+    from mlffkit.models import build_model  # e3nn: imported when training, not at start-up
+    from mlffkit.papers.frames.heads import displacement_head_for
 
     T = p["T"]
     items, energies, numbers, forces, displacements = [], [], [], [], []
