@@ -32,12 +32,6 @@ _CHUNK = 1 << 20
 UNOWNED_PART_AGE_S = 24 * 3600
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _temporary_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{PART_SUFFIX}")
 
@@ -72,11 +66,6 @@ def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(target, text.encode())
-
-
-def default_file_mode() -> int:
-    """The permission bits a new file gets here: ``0o666`` less the umask."""
-    return 0o666 & ~_umask()
 
 
 def _pid_alive(pid: int) -> bool:

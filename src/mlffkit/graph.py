@@ -196,23 +196,22 @@ def _neighbour_list(cutoff: float):
     return _NEIGHBOUR_LISTS[key]
 
 
-def _fingerprint(points: torch.Tensor, box: torch.Tensor, periodic) -> int:
-    """What a cached neighbour list was built from (positions, cell, periodicity)."""
-    data = points.cpu().numpy().tobytes() + box.cpu().numpy().tobytes() + repr(
+def _fingerprint(points: torch.Tensor, box: torch.Tensor, periodic) -> bytes:
+    """What a cached neighbour list was built from (positions, cell, periodicity), exactly."""
+    return points.cpu().numpy().tobytes() + box.cpu().numpy().tobytes() + repr(
         periodic.tolist() if torch.is_tensor(periodic) else periodic).encode()
-    return hash(data)
 
 
 def _structure_edges(points, box, periodic, cutoff: float, cache: dict | None):
     """One structure's ``(i, j, S)`` from ``cache`` when it was built from these positions,
     cell and cutoff, else from vesin (then kept in ``cache``)."""
     key = float(cutoff)
-    print_ = _fingerprint(points, box, periodic) if cache is not None else None
-    if cache is not None and key in cache and cache[key][0] == print_:
+    fingerprint = _fingerprint(points, box, periodic) if cache is not None else None
+    if cache is not None and key in cache and cache[key][0] == fingerprint:
         return cache[key][1]
     edges = _neighbour_list(cutoff).compute(points, box, periodic, quantities="ijS", copy=True)
     if cache is not None:
-        cache[key] = (print_, edges)
+        cache[key] = (fingerprint, edges)
     return edges
 
 

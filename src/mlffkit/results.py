@@ -7,7 +7,7 @@ invalidate every record); it is stored as provenance, together with the wall tim
 and the command that recomputes the record. An experiment bumps its ``version`` when a change
 of code changes its numbers.
 
-What the store promises under faults (``tests/test_results_faults.py`` holds it to them):
+What the store promises under faults (``tests/test_faults.py`` holds it to them):
 
 - *Nothing untrusted is used.* A record must parse as a JSON object, its key must match its own
   params/datasets/version, its ``record_sha256`` must match everything else in it (tables and
@@ -369,14 +369,15 @@ class ResultsStore:
         }
         # the tables as a later load returns them (15 significant digits), so that the run
         # that computes a record and every run that loads it show the same numbers
-        tables = _tables_from_json(_tables_to_json(result.tables))
-        stored = Result(tables=tables, arrays=result.arrays, record=record)
+        tables_json = _tables_to_json(result.tables)
+        stored = Result(tables=_tables_from_json(tables_json), arrays=result.arrays,
+                        record=record)
         try:
-            self._write_files(self.root / experiment, key, record, result.tables, arrays_data)
+            self._write_files(self.root / experiment, key, record, tables_json, arrays_data)
         except OSError as err:
             fallback = unsaved_dir() / experiment
             try:
-                self._write_files(fallback, key, record, result.tables, arrays_data)
+                self._write_files(fallback, key, record, tables_json, arrays_data)
             except OSError as second:
                 raise ResultNotStoredError(
                     f"results store: could not write {experiment}/{key} to {self.root} "
@@ -391,15 +392,17 @@ class ResultsStore:
         return stored
 
     @staticmethod
-    def _write_files(folder: Path, key: str, record: Mapping, tables, arrays_data) -> None:
+    def _write_files(folder: Path, key: str, record: Mapping, tables_json: Mapping,
+                     arrays_data: bytes | None) -> None:
         remove_stale_parts(folder)
         if arrays_data is not None:
             atomic_write_bytes(folder / f"{key}.npz", arrays_data)
-        ResultsStore._write(folder / f"{key}.json", record, tables)
+        ResultsStore._write(folder / f"{key}.json", record, tables_json)
 
     @staticmethod
-    def _write(json_path: Path, record: Mapping, tables: Mapping[str, pd.DataFrame]) -> None:
-        payload = {**record, "tables": _tables_to_json(tables)}
+    def _write(json_path: Path, record: Mapping, tables_json: Mapping[str, Any]) -> None:
+        """Write ``record`` with its tables (in their JSON form) and its ``record_sha256``."""
+        payload = {**record, "tables": tables_json}
         payload["record_sha256"] = record_checksum(payload)
         atomic_write_bytes(json_path, json.dumps(payload, indent=1, allow_nan=True).encode())
 
@@ -416,7 +419,7 @@ class ResultsStore:
             record = amended(stored.record, reason, code_state)
             merged = {**stored.tables, **tables}
             check_not_empty(Result(tables=merged, arrays=stored.arrays), experiment)
-            self._write(self.paths(experiment, key)[0], record, merged)
+            self._write(self.paths(experiment, key)[0], record, _tables_to_json(merged))
         return Result(tables=merged, arrays=stored.arrays, record=record)
 
     # -- the one entry point -------------------------------------------------------------

@@ -241,14 +241,20 @@ def test_edit_with_size_and_mtime_restored_is_caught_in_the_same_process(toy):
         toy.resolve("toy/a")
 
 
-def test_edit_with_size_and_mtime_restored_is_caught_by_the_next_run(mirror, monkeypatch,
-                                                                      tmp_path):
+def _ethanol_copy_in_env_dir(mirror, monkeypatch, tmp_path):
+    """A copy of a small mirror file in a fresh ``$MLFFKIT_DATA``, which then resolves to it."""
     name = "schnetpack/tests/data/ethanol_snip.xyz"
     copy = tmp_path / name
     copy.parent.mkdir(parents=True)
     copy.write_bytes((mirror / name).read_bytes())
     monkeypatch.setenv("MLFFKIT_DATA", str(tmp_path))
     assert data.resolve("schnetpack/ethanol_snip") == copy
+    return copy
+
+
+def test_edit_with_size_and_mtime_restored_is_caught_by_the_next_run(mirror, monkeypatch,
+                                                                      tmp_path):
+    copy = _ethanol_copy_in_env_dir(mirror, monkeypatch, tmp_path)
     _flip_a_digit_keeping_size_and_mtime(copy)
     registry.default_registry.cache_clear()  # a new process
     try:
@@ -341,12 +347,7 @@ def test_default_dirs_follow_the_environment(monkeypatch, tmp_path):
 
 
 def test_env_dir_copy_wins_over_the_mirror(mirror, monkeypatch, tmp_path):
-    name = "schnetpack/tests/data/ethanol_snip.xyz"
-    copy = tmp_path / name
-    copy.parent.mkdir(parents=True)
-    copy.write_bytes((mirror / name).read_bytes())
-    monkeypatch.setenv("MLFFKIT_DATA", str(tmp_path))
-    assert data.resolve("schnetpack/ethanol_snip") == copy
+    _ethanol_copy_in_env_dir(mirror, monkeypatch, tmp_path)
     assert len(data.load("schnetpack/ethanol_snip")) == 3
 
 

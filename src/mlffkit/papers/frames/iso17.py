@@ -48,11 +48,13 @@ def _sample(frames: data.Frames, candidates: np.ndarray, n: int, rng) -> data.Fr
     return frames[np.sort(rng.choice(candidates, size=min(n, len(candidates)), replace=False))]
 
 
-def training_sources(p: dict, rng: np.random.Generator | None = None):
+def training_sources(p: dict, rng: np.random.Generator | None = None,
+                     split: dict | None = None):
     """The training windows of a run, ``[(frames, window rows)]`` per training isomer, and
     the validation frames. ``rng`` (default: seeded by ``data_seed``) draws each isomer's
-    split seed, then goes on to draw the test frames in :func:`train_run`."""
-    split = scenarios()
+    split seed, then goes on to draw the test frames in :func:`train_run`; ``split``:
+    :func:`scenarios` (read when not given)."""
+    split = scenarios() if split is None else split
     rng = np.random.default_rng(p["data_seed"]) if rng is None else rng
     sources, val = [], []
     for isomer in split["train"]["isomers"]:
@@ -71,7 +73,7 @@ def train_run(p: dict) -> Result:
     with torch_threads(p["threads"]):
         split = scenarios()
         rng = np.random.default_rng(p["data_seed"])
-        sources, val = training_sources(p, rng)
+        sources, val = training_sources(p, rng, split)
         tests = {"within": [], "outside": []}
         for scenario, key, n in (("test_within", "within", p["n_within_per_isomer"]),
                                  ("test_other", "outside", p["n_other_per_isomer"])):
