@@ -88,8 +88,7 @@ for metric, column, unit in (("force_mae", "force_mae_meV_A", "meV/Å"),
 # ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
 
 # %%
-aux = ft.aux_check(fm.RUN, params, fm.training_sources,
-                   [{"molecule": m} for m in params["molecules"]])
+aux = ft.aux_check(runs)
 display(fa.aux_summary(aux, ["molecule"]).round(3))
 
 # %% [markdown]

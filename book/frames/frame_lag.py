@@ -84,8 +84,7 @@ for column, unit in (("force_mae_meV_A", "meV/Å"), ("energy_mae_meV", "meV")):
 # ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
 
 # %%
-aux = ft.aux_check(fm.RUN, params, fm.training_sources,
-                   [{"molecule": m} for m in params["molecules"]])
+aux = ft.aux_check(runs)
 display(fa.aux_summary(aux, ["molecule"]).round(3))
 
 # %% [markdown]

@@ -108,7 +108,7 @@ pd.concat([ours, theirs.round(2).astype(str)])
 # ($\Delta\hat p_t = p_t - p_{t-1}$). "learned": runs below the zero baseline.
 
 # %%
-aux = ft.aux_check(fi.RUN, params, lambda p: fi.training_sources(p)[0])
+aux = ft.aux_check(runs)
 display(fa.aux_summary(aux).round(3))
 
 # %% [markdown]

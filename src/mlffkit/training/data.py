@@ -68,11 +68,16 @@ class LabelledBatch:
 class Window:
     """A batch of FRAMES windows: ``frames[k]`` holds frame ``t - T + 1 + k`` of every window
     (so ``frames[-1]`` is frame t), ``displacement`` (N, 3) is ``p_{t+1} - p_t`` for the atoms of
-    ``frames[-1]``, and ``next_frame`` is frame t + 1 with its labels (the ablation target)."""
+    ``frames[-1]``, and ``next_frame`` is frame t + 1 with its labels (the ablation target).
+
+    ``stacked`` holds the same T frames as one batch, frame-major (the B structures of
+    ``frames[0]``, then those of ``frames[1]``, ...), so that a model sees the whole window in
+    one forward pass; ``frames`` are the per-frame views a FRAMES head reads its graphs from."""
 
     frames: list[LabelledBatch]
     displacement: Tensor
     next_frame: LabelledBatch | None = None
+    stacked: LabelledBatch | None = None
 
     @property
     def n_structures(self) -> int:
@@ -211,10 +216,12 @@ def collate_windows(items: Sequence[tuple[Structure, ...]], batch_cls: type | No
         raise ValueError("all window items must have the same length")
     frames = [collate_structures([item[k] for item in items], batch_cls, dtype)
               for k in range(window + 1)]
+    stacked = (collate_structures([item[k] for k in range(window) for item in items],
+                                  batch_cls, dtype) if window > 1 else frames[0])
     dtype = frames[0].forces.dtype
     delta = np.concatenate([displacement(item[-2], item[-1]) for item in items])
     return Window(frames=frames[:-1], displacement=torch.as_tensor(delta, dtype=dtype),
-                  next_frame=frames[-1])
+                  next_frame=frames[-1], stacked=stacked)
 
 
 class BatchLoader:

@@ -42,6 +42,14 @@ def _n_atoms(labelled: LabelledBatch) -> Tensor:
         labelled.energy.dtype)
 
 
+def split_frames(prediction: dict[str, Tensor], frames: int) -> list[dict[str, Tensor]]:
+    """A model's outputs on a frame-major stack of ``frames`` equal batches, split into one
+    output dict per frame: every output (per structure or per atom) has ``frames`` equal
+    parts along its first dimension."""
+    return [dict(zip(prediction, parts)) for parts in
+            zip(*(value.tensor_split(frames) for value in prediction.values()))]
+
+
 class EnergyForceObjective:
     """``λ_E L_E + λ_F L_F`` on one :class:`LabelledBatch` (errors divided by ``scales``).
 
@@ -69,15 +77,19 @@ class EnergyForceObjective:
             parts["force_mae"] = (prediction["forces"] - labelled.forces).abs().mean()
         return loss, parts
 
-    def primary(self, model, frames: list[LabelledBatch]
+    def primary(self, model, frames: list[LabelledBatch], stacked: LabelledBatch | None = None
                 ) -> tuple[Tensor, dict[str, Tensor], list[dict]]:
         """The frame losses averaged over ``frames`` (FRAMES Eq. 3 for the T frames of a
-        window); also the predictions."""
-        predictions, losses, parts = [], [], []
-        for labelled in frames:
-            prediction = model(labelled.batch, forces=True)
+        window); also the predictions, one dict per frame. With ``stacked`` (the same frames
+        as one batch, frame-major, e.g. ``Window.stacked``) the model runs once on the whole
+        window and its outputs are split back into frames."""
+        if stacked is not None and len(frames) > 1:
+            predictions = split_frames(model(stacked.batch, forces=True), len(frames))
+        else:
+            predictions = [model(labelled.batch, forces=True) for labelled in frames]
+        losses, parts = [], []
+        for prediction, labelled in zip(predictions, frames):
             loss, frame_parts = self.frame_loss(prediction, labelled)
-            predictions.append(prediction)
             losses.append(loss)
             parts.append(frame_parts)
         metrics = {key: window_average([p[key] for p in parts]).detach() for key in parts[0]}

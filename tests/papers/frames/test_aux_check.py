@@ -46,12 +46,17 @@ def test_hold_replaces_the_verdict_only_when_a_head_did_not_learn():
 
 def test_check_reads_the_runs_of_a_sweep(compute_allowed):
     params = experiments.resolve("frames_md17", "smoke")
-    aux = ft.aux_check(fm.RUN, params, fm.training_sources,
-                       [{"molecule": m} for m in params["molecules"]])
+    runs = experiments.run("frames_md17", "smoke").tables["runs"]
+    aux = ft.aux_check(runs)
     t2 = [v["label"] for v in params["variants"] if v.get("T", 1) >= 2]
     assert len(aux) == len(t2) * params["seeds"] * len(params["molecules"]) > 0
     assert (aux["aux_final"] > 0).all() and (aux["aux_zero_baseline"] > 0).all()
     assert (aux["learned"] == (aux["aux_final"] < aux["aux_zero_baseline"])).all()
+    # the stored baselines are those of the run's own training windows
+    unit = ft.sweep_unit(fm.RUN, params, t2[0], 0, molecule=params["molecules"][0])
+    frames, split, _ = fm._data(unit.record["params"])
+    expected = ft.aux_baselines([(frames, split.windows(frames, 3))], True)
+    assert aux.loc[0, "aux_zero_baseline"] == pytest.approx(expected["aux_zero_baseline"])
 
 
 def test_summary_of_no_runs_is_an_empty_table():

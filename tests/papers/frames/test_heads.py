@@ -22,6 +22,7 @@ def window_and_head(name, device):
     with torch.random.fork_rng():
         torch.manual_seed(1)
         head = displacement_head_for(model, frames, **TINY_HEAD).to(torch.float64).eval()
+        torch.nn.init.normal_(head.lin_disp.weight)  # a trained head, not the zero start
     head.scale.fill_(0.05)
     window = T.random_molecule(NUMBERS, seed=3, dtype=torch.float64, n_structures=frames)
     # T frames of one window: frame t is structure t of the random batch, same atoms

@@ -49,7 +49,8 @@ class DisplacementHead(nn.Module):
     passed through ``num_blocks`` equivariant graph attention blocks (as in the Equiformer
     backbone) on the radius graph of the *last* frame, normalised, and mapped to one vector per
     atom. The output is ``scale * vector`` in Å; ``scale`` is a buffer set by
-    :meth:`fit_normalisation`. The same trunk also gives the next frame's energy and forces
+    :meth:`fit_normalisation` (the RMS training displacement) and the output layer starts at
+    zero, so an untrained head predicts no displacement (the zero baseline). The same trunk also gives the next frame's energy and forces
     (:meth:`next_frame`) for the paper's ablation of the auxiliary target.
     """
 
@@ -115,35 +116,42 @@ class DisplacementHead(nn.Module):
             for _ in range(num_blocks)
         )
         self.norm = EquivariantLayerNorm(irreps_hidden)
-        # one scalar and two vectors: Δp, and (ablation) the next frame's atomic energy and forces
-        self.lin_out = Linear(irreps_hidden, o3.Irreps([(1, o3.Irrep("0e")), (2, vec)]))
+        # Δp: one vector, zero at initialisation, so that the head starts at the zero-
+        # displacement baseline and the auxiliary loss sends no gradient into the backbone
+        # before the head has learned something (a random output layer predicted ~100x the
+        # 0.008 Å targets and its gradient swamped the primary loss's)
+        self.lin_disp = Linear(irreps_hidden, o3.Irreps([(1, vec)]))
+        nn.init.zeros_(self.lin_disp.weight)
+        # the ablation's next-frame atomic energy (a scalar) and forces (a vector)
+        self.lin_out = Linear(irreps_hidden, o3.Irreps([(1, o3.Irrep("0e")), (1, vec)]))
         self.register_buffer("scale", torch.tensor(1.0))
         # e3nn components -> Cartesian (x, y, z)
         self.register_buffer("to_cartesian", torch.linalg.inv(vector_basis()), persistent=False)
 
-    def _outputs(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
+    def _trunk(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
         if len(features) != self.frames:
             raise ValueError(f"this head was built for {self.frames} frames, got {len(features)}")
         x = self.lin_in(torch.cat(list(features), dim=-1))
         edge = self.edge_embedding(edge_index, edge_vec, x.shape[0])
         for block in self.blocks:
             x = block(x, edge)
-        return self.lin_out(self.norm(x))  # 1x0e + 2 x vector
+        return self.norm(x)
 
-    def _vector(self, out: torch.Tensor, k: int) -> torch.Tensor:
-        return out[:, 1 + 3 * k : 4 + 3 * k] @ self.to_cartesian.to(out.dtype)
+    def _cartesian(self, vector: torch.Tensor) -> torch.Tensor:
+        return vector @ self.to_cartesian.to(vector.dtype)
 
     def forward(self, features: Sequence[torch.Tensor], edge_index, edge_vec) -> torch.Tensor:
         """(N, 3) displacement in Å from T per-atom feature tensors (oldest first) and the
         radius graph of the last frame."""
-        return self.scale * self._vector(self._outputs(features, edge_index, edge_vec), 0)
+        return self.scale * self._cartesian(
+            self.lin_disp(self._trunk(features, edge_index, edge_vec)))
 
     def next_frame(self, features: Sequence[torch.Tensor], edge_index, edge_vec):
         """For FRAMES' Table 2 ablation (auxiliary loss on the next frame's energy and forces):
         a per-atom scalar (N,) and a per-atom vector (N, 3), in units of the main head's scale;
         :meth:`predict_next_frame` turns them into an energy and forces."""
-        out = self._outputs(features, edge_index, edge_vec)
-        return out[:, 0], self._vector(out, 1)
+        out = self.lin_out(self._trunk(features, edge_index, edge_vec))
+        return out[:, 0], self._cartesian(out[:, 1:4])
 
     def displacement(self, batches: Sequence, features: Sequence[torch.Tensor]) -> torch.Tensor:
         """Δp_t (N, 3) in Å for the atoms of ``batches[-1]`` (the T frames of a window, oldest

@@ -112,7 +112,7 @@ BOOK_EPOCHS = 5
 
 RUN = register(Experiment(
     name="frames_iso17_run",
-    version="1",
+    version="2",
     compute=train_run,
     datasets=datasets,
     description="one FRAMES training run (T, seed) on xtb-iso17",
@@ -137,7 +137,7 @@ _VARIANTS = ft.table1_variants(BOOK_EPOCHS)
 
 TABLE3 = register(Experiment(
     name="frames_iso17",
-    version="1",
+    version="2",
     compute=compute,
     datasets=datasets,
     description="FRAMES Table 3 on xtb-iso17: within / outside distribution MAE, T = 1, 2, 3",

@@ -101,13 +101,6 @@ def _data(p: dict) -> tuple[data.Frames, data.Split, data.Frames]:
     return frames, split, test
 
 
-def training_sources(p: dict):
-    """The training windows of a run, ``[(frames, window rows)]``, as :func:`train_run` uses
-    them (for diagnostics such as :func:`training.aux_baselines`)."""
-    frames, split, _ = _data(p)
-    return [(frames, split.windows(frames, p["T"] + 1))]
-
-
 def train_run(p: dict) -> Result:
     """One FRAMES training run; test errors of the EMA weights from single frames."""
     with torch_threads(p["threads"]):
@@ -150,7 +143,7 @@ def _run_check(p: dict) -> str | None:
 
 RUN = register(Experiment(
     name="frames_md17_run",
-    version="3",
+    version="4",
     compute=train_run,
     datasets=lambda p: datasets({"molecules": [p["molecule"]], "dataset": p["dataset"]}),
     description="one FRAMES training run (molecule, T, seed) on MD17 frames 0-999 or xtb-md17",
@@ -170,7 +163,7 @@ RUN = register(Experiment(
 
 def _sweep(name: str, description: str, smoke: dict, book: dict, paper: dict) -> Experiment:
     return register(Experiment(
-        name=name, version="2", compute=compute, datasets=datasets, description=description,
+        name=name, version="3", compute=compute, datasets=datasets, description=description,
         profiles={"smoke": ft.sweep_profile(RUN, "smoke", **smoke),
                   "book": ft.sweep_profile(RUN, "book", **book),
                   "paper": ft.sweep_profile(RUN, "paper", **paper)},
@@ -210,8 +203,9 @@ LAGS = (1, 4)
 
 
 def _lag_variants(lags, epochs: int, control: bool = True) -> list[dict]:
-    """T = 1, 2 (and the equal-step control) at each lag, labelled ``"<Table 1 label>, lag k"``."""
-    keep = {"T=1", "T=2"} | ({"T=1, 2x epochs"} if control else set())
+    """T = 1, 2 (and the equal-step and no-aux controls) at each lag, labelled
+    ``"<Table 1 label>, lag k"``."""
+    keep = {"T=1", "T=2"} | ({"T=1, 2x epochs", "T=2, no aux"} if control else set())
     return [{**v, "label": f"{v['label']}, lag {lag}", "lag": lag}
             for lag in lags for v in ft.table1_variants(epochs) if v["label"] in keep]
 

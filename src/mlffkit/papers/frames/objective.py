@@ -56,7 +56,7 @@ class FramesObjective(EnergyForceObjective, nn.Module):
 
     def aux_loss(self, model, sample: Window, predictions: list[dict]) -> Tensor:
         """L_aux of a window; ``predictions`` (the primary pass's outputs) lend their per-atom
-        ``features`` to the auxiliary head, so the backbone runs once per frame."""
+        ``features`` to the auxiliary head, so the backbone runs once per window."""
         if self.head is None:
             raise ValueError("windows of T >= 2 need an auxiliary head: FramesObjective(..., "
                              "head=displacement_head_for(model, T))")
@@ -74,9 +74,9 @@ class FramesObjective(EnergyForceObjective, nn.Module):
     def __call__(self, model, sample: Window | LabelledBatch, step: int) -> StepOutput:
         if isinstance(sample, LabelledBatch):
             return EnergyForceObjective.__call__(self, model, sample, step)
-        primary, metrics, predictions = self.primary(model, sample.frames)
+        primary, metrics, predictions = self.primary(model, sample.frames, sample.stacked)
         loss = primary
-        if len(sample.frames) > 1:
+        if len(sample.frames) > 1 and (self.head is not None or self.weights.aux != 0):
             weight = self.aux_weight(step)
             aux = self.aux_loss(model, sample, predictions)
             loss = primary + weight * aux

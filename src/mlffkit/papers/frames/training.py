@@ -101,15 +101,19 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
         numbers += [frames.numbers] * len(used)
         forces += list(frames.forces[used])
         displacements.append(frames.positions[rows[:, -1]] - frames.positions[rows[:, -2]])
-    torch.manual_seed(p["seed"])
-    model = build_model(p["model"])
-    head = displacement_head_for(model, T) if T > 1 else None  # right after: same init
-    model.fit_normalisation(np.concatenate(energies), numbers, forces)
-    disp = np.concatenate([d.reshape(-1, 3) for d in displacements])
-    scales = fit_target_scales(np.concatenate(energies),
-                               displacements=disp if p["normalise_displacement"] else None)
     if p["aux_weight"] is not None:
         weights = replace(weights, aux=p["aux_weight"])
+    torch.manual_seed(p["seed"])
+    model = build_model(p["model"])
+    # right after the model, so that a seeded run initialises both the same way; no head for
+    # T = 1 or for the no-auxiliary-loss control (λ_aux = 0)
+    head = displacement_head_for(model, T) if T > 1 and weights.aux != 0 else None
+    model.fit_normalisation(np.concatenate(energies), numbers, forces)
+    disp = np.concatenate([d.reshape(-1, 3) for d in displacements])
+    if head is not None:
+        head.fit_normalisation(disp)
+    scales = fit_target_scales(np.concatenate(energies),
+                               displacements=disp if p["normalise_displacement"] else None)
     objective = FramesObjective(weights, scales, aux=p["aux"], head=head)
     loader = BatchLoader(items, p["batch_size"] or BATCH_SIZE_BY_WINDOW[T],
                          collate=collate_windows, seed=p["seed"])
@@ -124,11 +128,28 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
                           device=default_device())
         start = time.perf_counter()
         fit = trainer.fit()
+        history = epoch_history(pd.DataFrame(trainer.log.rows()))
         summary = {"steps": fit.step, "train_s": time.perf_counter() - start,
                    "val_primary": fit.val_metrics.get("primary", np.nan),
-                   "n_train_windows": len(items),
-                   "history": epoch_history(pd.DataFrame(trainer.log.rows()))}
+                   "n_train_windows": len(items), **aux_columns(p, sources, history),
+                   "history": history}
     return model, trainer, summary
+
+
+def aux_columns(p: dict, sources, history: pd.DataFrame) -> dict[str, float]:
+    """What a run's table says about its auxiliary head: ``aux_final`` (the last epoch's mean
+    training aux loss) beside :func:`aux_baselines` of its training windows, in the same
+    (normalised) units; NaN where they do not apply (T = 1, the next-frame target, or no
+    auxiliary loss)."""
+    out = dict.fromkeys(("aux_final", "aux_zero_baseline", "aux_extrapolation_baseline"),
+                        np.nan)
+    if p["T"] < 2 or p["aux"] != "displacement":
+        return out
+    out.update(aux_baselines(sources, p["normalise_displacement"]))
+    train_rows = history[history["kind"] == "train"] if "kind" in history else history
+    if "aux" in train_rows and len(train_rows):
+        out["aux_final"] = float(train_rows["aux"].iloc[-1])
+    return out
 
 
 def aux_baselines(sources: list[tuple[data.Frames, np.ndarray]], normalise: bool
@@ -154,34 +175,18 @@ def aux_baselines(sources: list[tuple[data.Frames, np.ndarray]], normalise: bool
     return out
 
 
-def aux_check(run_experiment, sweep_params: dict, training_sources,
-              systems: list[dict] = ({},)) -> pd.DataFrame:
-    """Did the auxiliary head learn? One row per run of a sweep with T >= 2 and the
-    displacement target: ``aux_final`` (the last epoch's mean training aux loss, from the
-    run's stored history) against :func:`aux_baselines` of its own training windows
-    (``training_sources(run params)``), and ``learned`` (``aux_final`` below the zero
-    baseline). ``systems`` as in :func:`sweep` (e.g. ``[{"molecule": "aspirin"}]``)."""
-    import json
-
-    rows, baselines = [], {}
-    for system in systems:
-        for variant_ in sweep_params["variants"]:
-            for seed in range(sweep_params["seeds"]):
-                unit = sweep_unit(run_experiment, sweep_params, variant_["label"], seed,
-                                  **system)
-                p = unit.record["params"]
-                if p["T"] < 2 or p["aux"] != "displacement":
-                    continue
-                key = json.dumps({k: v for k, v in p.items() if k != "seed"}, sort_keys=True)
-                if key not in baselines:
-                    baselines[key] = aux_baselines(training_sources(p),
-                                                   p["normalise_displacement"])
-                history = unit.tables["history"]
-                final = float(history.loc[history["kind"] == "train", "aux"].iloc[-1])
-                rows.append({**system, "label": variant_["label"], "seed": seed,
-                             "aux_final": final, **baselines[key],
-                             "learned": final < baselines[key]["aux_zero_baseline"]})
-    return pd.DataFrame(rows)
+def aux_check(runs: pd.DataFrame) -> pd.DataFrame:
+    """Did the auxiliary head learn? The runs of a sweep's ``runs`` table that trained a
+    displacement head (T >= 2, ``aux="displacement"``, λ_aux > 0), with their stored
+    ``aux_final`` (the last epoch's mean training aux loss) beside the zero and extrapolation
+    baselines of their own training windows (:func:`aux_baselines`), and ``learned``
+    (``aux_final`` below the zero baseline)."""
+    columns = [c for c in ("dataset", "molecule", "label", "seed", "aux_final",
+                           "aux_zero_baseline", "aux_extrapolation_baseline") if c in runs]
+    trained = runs["aux_final"].notna() if "aux_final" in runs else np.zeros(len(runs), bool)
+    out = runs.loc[trained, columns].reset_index(drop=True)
+    out["learned"] = out["aux_final"] < out["aux_zero_baseline"] if len(out) else []
+    return out
 
 
 def epoch_history(log: pd.DataFrame) -> pd.DataFrame:
@@ -293,11 +298,13 @@ def variant(label: str, **run_params) -> dict:
     return {"label": label, **run_params}
 
 
-#: the variants of Table 1 (and an equal-optimiser-step control: T = 2, 3 take batches of 4
-#: windows, T = 1 of 8 frames, so at equal epochs T > 1 gets twice the updates)
+#: the variants of Table 1 and two controls: equal optimiser steps (T = 2, 3 take batches of 4
+#: windows, T = 1 of 8 frames, so at equal epochs T > 1 gets twice the updates) and T = 2
+#: without the auxiliary loss (the same windows, batches and steps as T = 2, λ_aux = 0)
 def table1_variants(epochs: int) -> list[dict]:
     return [variant("T=1", T=1), variant("T=2", T=2), variant("T=3", T=3),
-            variant("T=1, 2x epochs", T=1, epochs=2 * epochs)]
+            variant("T=1, 2x epochs", T=1, epochs=2 * epochs),
+            variant("T=2, no aux", T=2, aux_weight=0.0)]
 
 
 #: the variants of Table 2 (auxiliary target)
