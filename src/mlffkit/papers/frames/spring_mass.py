@@ -53,14 +53,34 @@ def simulate_oscillators(n_traj: int, n_frames: int, dt: float, substeps: int,
     return out
 
 
-def sample_times(x: np.ndarray, n: int, max_window: int, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random (trajectory, time) pairs at which a window of ``max_window`` frames and
-    the next frame both exist, so every T <= max_window uses the same sample times."""
+def sample_times(x: np.ndarray, n: int, max_window: int, rng: np.random.Generator,
+                 trajectories: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` distinct random (trajectory, time) pairs of ``trajectories`` (default: all) at
+    which a window of ``max_window`` frames and the next frame both exist, so every
+    T <= max_window uses the same sample times. Drawn without replacement: no sample twice."""
     n_traj, n_frames = x.shape
-    traj = rng.integers(0, n_traj, size=n)
-    t = rng.integers(max_window - 1, n_frames - 1, size=n)
-    return traj, t
+    trajectories = np.arange(n_traj) if trajectories is None else np.asarray(trajectories)
+    times = np.arange(max_window - 1, n_frames - 1)
+    if n > len(trajectories) * len(times):
+        raise ValueError(f"{n} samples asked of {len(trajectories)} trajectories with "
+                         f"{len(times)} valid times each")
+    pick = rng.choice(len(trajectories) * len(times), size=n, replace=False)
+    return trajectories[pick // len(times)], times[pick % len(times)]
+
+
+def train_test_times(x: np.ndarray, n_train: int, n_test: int, test_trajectories: int,
+                     max_window: int, rng: np.random.Generator
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Training and test sample times on disjoint trajectories: the last
+    ``test_trajectories`` oscillators are only tested on, so no test window shares a frame
+    with a training window."""
+    n_traj = x.shape[0]
+    if not 0 < test_trajectories < n_traj:
+        raise ValueError(f"test_trajectories must be in 1..{n_traj - 1}, got {test_trajectories}")
+    cut = n_traj - test_trajectories
+    train = sample_times(x, n_train, max_window, rng, np.arange(cut))
+    test = sample_times(x, n_test, max_window, rng, np.arange(cut, n_traj))
+    return train, test
 
 
 def windows(x: np.ndarray, traj: np.ndarray, t: np.ndarray, T: int, k: float = 1.0
@@ -129,53 +149,68 @@ def train_one(train: tuple[np.ndarray, ...], test: tuple[np.ndarray, ...], *, mo
             "curve": curve}
 
 
+def variants(params: dict) -> list[tuple[str, int, bool]]:
+    """(label, T, auxiliary loss) of every run of a seed and model: T = 1..max_T (the
+    auxiliary loss from T = 2 on) and the no-aux control at ``control_T``."""
+    out = [(f"T={T}", T, T > 1) for T in range(1, params["max_T"] + 1)]
+    if params["control_T"]:
+        out.append((f"T={params['control_T']}, no aux", params["control_T"], False))
+    return out
+
+
 def compute(params: dict) -> Result:
-    """All (model, T, seed) runs of Table 4; rows of a tidy table plus learning curves."""
-    Ts = list(range(1, params["max_T"] + 1))
-    rows, curves = [], np.full((len(params["models"]), len(Ts), params["seeds"],
+    """All (model, variant, seed) runs of Table 4 and the no-aux control; rows of a tidy
+    table plus learning curves (model, variant, seed, epoch)."""
+    runs_of = variants(params)
+    rows, curves = [], np.full((len(params["models"]), len(runs_of), params["seeds"],
                                 params["epochs"]), np.nan)
-    jobs = [(s, m, T) for s in range(params["seeds"]) for m in params["models"] for T in Ts]
+    jobs = [(s, m, v) for s in range(params["seeds"]) for m in params["models"]
+            for v in range(len(runs_of))]
     bar = tqdm(jobs, desc="spring-mass", unit="run", mininterval=10)
+    max_window = max(T for _, T, _ in runs_of)
     with torch_threads(params["threads"]):
         data = None
-        for seed, model, T in bar:
+        for seed, model, v in bar:
+            label, T, aux = runs_of[v]
             if data is None or data[0] != seed:
                 rng = np.random.default_rng(params["data_seed"] + seed)
                 x = simulate_oscillators(params["n_traj"], params["n_frames"], params["dt"],
                                          params["substeps"], rng)
                 x_noisy = x + params["noise_std"] * rng.standard_normal(x.shape)
-                n_tr, n_te = params["n_train"], params["n_test"]
-                traj, t = sample_times(x, n_tr + n_te, max(Ts), rng)
-                data = (seed, x, x_noisy, traj, t)
-            _, x, x_noisy, traj, t = data
-            inputs, _, _ = windows(x_noisy, traj, t, T)
-            _, force, disp = windows(x, traj, t, T)
-            split = params["n_train"]
+                times = train_test_times(x, params["n_train"], params["n_test"],
+                                         params["test_trajectories"], max_window, rng)
+                data = (seed, x, x_noisy, times)
+            _, x, x_noisy, times = data
+            train, test = ((windows(x_noisy, *tt, T)[0], *windows(x, *tt, T)[1:])
+                           for tt in times)
             start = time.perf_counter()
-            out = train_one(
-                (inputs[:split], force[:split], disp[:split]),
-                (inputs[split:], force[split:], disp[split:]),
-                model=model, T=T, hidden=params["hidden"], epochs=params["epochs"],
-                batch_size=params["batch_size"], lr=params["lr"],
-                aux_weight=params["aux_weight"], seed=10_000 * seed + T)
-            curves[params["models"].index(model), T - 1, seed] = out["curve"]
-            rows.append({"model": model, "T": T, "seed": seed, "test_mse": out["test_mse"],
-                         "train_mse": out["train_mse"], "aux_test_mse": out["aux_test_mse"],
+            out = train_one(train, test, model=model, T=T, hidden=params["hidden"],
+                            epochs=params["epochs"], batch_size=params["batch_size"],
+                            lr=params["lr"], aux_weight=params["aux_weight"] if aux else 0.0,
+                            seed=10_000 * seed + T)
+            curves[params["models"].index(model), v, seed] = out["curve"]
+            rows.append({"model": model, "variant": label, "T": T, "aux": aux, "seed": seed,
+                         "test_mse": out["test_mse"], "train_mse": out["train_mse"],
+                         "aux_test_mse": out["aux_test_mse"],
                          "wall_s": time.perf_counter() - start})
-            bar.set_postfix(model=model, T=T, seed=seed, mse=f"{out['test_mse']:.2e}")
+            bar.set_postfix(model=model, run=label, seed=seed, mse=f"{out['test_mse']:.2e}")
     return Result(tables={"runs": pd.DataFrame(rows)}, arrays={"test_mse_curves": curves})
 
 
 def summary(runs: pd.DataFrame, scale: float = 1e-9) -> pd.DataFrame:
-    """Mean ± std of the test MSE per model and T, in units of ``scale`` (Table 4 layout)."""
-    grouped = runs.groupby(["model", "T"])["test_mse"]
+    """Mean ± std of the test MSE per model and variant (T, or the no-aux control), in units
+    of ``scale`` (Table 4 layout)."""
+    runs = runs.assign(variant=runs["variant"]) if "variant" in runs else runs.assign(
+        variant=[f"T={T}" for T in runs["T"]])
+    grouped = runs.groupby(["model", "variant"], sort=False)["test_mse"]
     table = pd.DataFrame({"mean": grouped.mean() / scale, "std": grouped.std(ddof=1) / scale,
                           "n_seeds": grouped.size()})
     return table.reset_index()
 
 
 _COMMON = dict(models=list(MODELS), dt=0.1, substeps=100, noise_std=0.0, hidden=64,
-               lr=5e-4, aux_weight=1.0, data_seed=2026, threads=1, n_traj=200, n_frames=400)
+               lr=5e-4, aux_weight=1.0, data_seed=2026, threads=1, n_traj=200, n_frames=400,
+               test_trajectories=40, control_T=2)
 
 
 
@@ -183,17 +218,23 @@ def _check(p: dict) -> str | None:
     if p["n_frames"] <= p["max_T"]:
         return (f"n_frames={p['n_frames']} leaves no window of max_T={p['max_T']} frames "
                 f"and a next frame; need n_frames > max_T")
+    if p["test_trajectories"] >= p["n_traj"]:
+        return (f"test_trajectories={p['test_trajectories']} leaves no training trajectory "
+                f"of n_traj={p['n_traj']}")
+    if p["control_T"] > p["max_T"]:
+        return f"control_T={p['control_T']} is above max_T={p['max_T']}"
     return None
 
 
 SPRING_MASS = register(Experiment(
     name="spring_mass",
-    version="1",
+    version="2",
     compute=compute,
     description="FRAMES Table 4 / Fig. 2: force MSE vs window length T on a harmonic oscillator",
     profiles={
         "smoke": {**_COMMON, "seeds": 2, "max_T": 3, "n_train": 256, "n_test": 128,
-                  "epochs": 3, "batch_size": 64, "n_traj": 20, "n_frames": 50},
+                  "epochs": 3, "batch_size": 64, "n_traj": 20, "n_frames": 50,
+                  "test_trajectories": 5},
         "book": {**_COMMON, "seeds": 10, "max_T": 6, "n_train": 8000, "n_test": 2000,
                  "epochs": 100, "batch_size": 64},
         "paper": {**_COMMON, "seeds": 10, "max_T": 6, "n_train": 8000, "n_test": 2000,
@@ -203,30 +244,33 @@ SPRING_MASS = register(Experiment(
         "seeds", "max_T", "n_train", "n_test", "epochs", "batch_size", "hidden", "lr", "dt",
         "substeps", "threads", "n_traj", "n_frames")},
         "models": names_from(MODELS), "noise_std": at_least(0), "aux_weight": at_least(0),
-        "data_seed": SEED},
+        "data_seed": SEED, "test_trajectories": positive(int),
+        "control_T": at_least(0, int)},
     check=_check,
 ))
 
 
-def compare_to_best(runs: pd.DataFrame, reference_T: int = 2, n_boot: int = 10_000
-                    ) -> pd.DataFrame:
-    """For each model and each T != ``reference_T``: the geometric-mean ratio
-    MSE(T) / MSE(reference_T) over seeds with a paired bootstrap 95% CI, and what it says.
+def compare_to_reference(runs: pd.DataFrame, reference: str = "T=2", level: float = 0.95
+                         ) -> pd.DataFrame:
+    """For each model and each variant other than ``reference``: the geometric-mean ratio
+    MSE(variant) / MSE(reference) over seeds with a paired Student-t interval on the log
+    ratios, Bonferroni-corrected for all the comparisons of the table (each interval at
+    ``1 - (1 - level) / m``, so that all m hold together at ``level``), and what it says."""
+    from mlffkit.metrics.statistics import paired_t_ci
 
-    ``reference_T`` is "best" for a model when every other T has a CI entirely above 1.
-    """
-    from mlffkit.metrics.statistics import paired_bootstrap_ci
-
-    rows = []
+    runs = runs if "variant" in runs else runs.assign(variant=[f"T={T}" for T in runs["T"]])
+    pairs = []
     for model, runs_m in runs.groupby("model", sort=False):
-        wide = runs_m.pivot(index="seed", columns="T", values="test_mse")
-        for T in wide.columns:
-            if T == reference_T:
-                continue
-            est, low, high = paired_bootstrap_ci(wide[T].to_numpy(),
-                                                 wide[reference_T].to_numpy(), n_boot=n_boot)
-            verdict = (f"T={reference_T} better" if low > 0 else
-                       f"T={T} better" if high < 0 else "no clear difference")
-            rows.append({"model": model, "T": T, "ratio_vs_ref": np.exp(est),
-                         "ci_low": np.exp(low), "ci_high": np.exp(high), "verdict": verdict})
+        wide = runs_m.pivot(index="seed", columns="variant", values="test_mse")
+        pairs += [(model, v, wide) for v in runs_m["variant"].unique() if v != reference]
+    each = 1.0 - (1.0 - level) / max(len(pairs), 1)
+    rows = []
+    for model, v, wide in pairs:
+        est, low, high = paired_t_ci(wide[v].to_numpy(), wide[reference].to_numpy(),
+                                     level=each)
+        verdict = (f"{reference} better" if low > 0 else f"{v} better" if high < 0
+                   else "no clear difference")
+        rows.append({"model": model, "variant": v, "ratio_vs_ref": np.exp(est),
+                     "ci_low": np.exp(low), "ci_high": np.exp(high),
+                     "interval_level": each, "verdict": verdict})
     return pd.DataFrame(rows)
