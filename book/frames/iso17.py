@@ -163,13 +163,16 @@ def verdict() -> str:
              else "**Verdict: not reproduced** on xtb-iso17 at this scale: the paper's T=2 gain "
                   "on all four numbers does not appear with 95% confidence")
     text = f"{claim}. {text}."
-    if "T=1, 2x epochs" in set(long["label"]):
-        control = fa.compare(long[long.label.isin(["T=2", "T=1, 2x epochs"])], "mae",
-                             reference="T=1, 2x epochs", by=["quantity"])
+    for name, what in fa.CONTROLS.items():
+        reference = name.split(" vs ")[0]
+        if reference not in set(long["label"]):
+            continue
+        control = fa.compare(long[long.label.isin(["T=2", reference])], "mae",
+                             reference=reference, by=["quantity"])
         wins = int((control.verdict == "T=2 better").sum())
-        losses = int((control.verdict == "T=1, 2x epochs better").sum())
-        text += (f" Against T=1 trained for as many optimiser steps (2x epochs), T=2 is better "
-                 f"on {wins} of {len(control)} quantities and worse on {losses}.")
+        losses = int((control.verdict == f"{reference} better").sum())
+        text += (f" Against {what}, T=2 is better on {wins} of {len(control)} quantities and "
+                 f"worse on {losses}.")
     return text
 
 

@@ -130,6 +130,46 @@ def test_verdict_partly_when_only_the_gain_holds_and_reports_the_control():
     assert "partly reproduced" in survives and "survives" in survives
 
 
+def test_no_aux_control_is_a_claim_the_verdict_names():
+    runs = _table1_runs(0.8, 0.95, 0.9)
+    t2 = runs[runs.label == "T=2"]
+    runs = pd.concat([runs, t2.assign(label="T=2, no aux", mae=t2["mae"] * 0.8)])
+    table = fa.claims(runs, "mae", by=["molecule"])
+    assert "T=2, no aux vs T=2" in set(table["claim"])
+    text = fa.verdict(table)
+    assert "survives the equal-step control" in text
+    assert "does not survive the no-aux control" in text
+
+
+PAPER = pd.DataFrame({
+    "table": "Table 1", "metric": "force_mae",
+    "model": ["Equiformer", "Equiformer + 2 Frames", "Equiformer + 3 Frames"] * 2,
+    "molecule": ["a"] * 3 + ["b"] * 3, "T": [1, 2, 3] * 2,
+    "value": [7.2, 7.0, 7.1, 3.1, 3.2, 3.3], "std": [np.nan, 0.09, 0.05, np.nan, 0.05, 0.3]})
+
+
+def test_paper_directions_read_the_papers_own_table():
+    d = fa.paper_directions(PAPER, "force_mae", ["a", "b"]).set_index(["molecule", "claim"])
+    assert d.loc[("a", "T=2 vs T=1"), "paper_holds"]  # 7.0 < 7.2
+    assert d.loc[("a", "T=2 vs T=1"), "paper_beyond_std"]  # 0.2 > 0.09
+    assert d.loc[("a", "T=3 vs T=2"), "paper_holds"]  # 7.1 > 7.0
+    assert not d.loc[("a", "T=3 vs T=2"), "paper_beyond_std"]  # 0.1 < hypot(0.09, 0.05)
+    assert not d.loc[("b", "T=2 vs T=1"), "paper_holds"]  # 3.2 > 3.1
+    assert d.loc[("b", "T=2 vs T=1"), "paper_ratio"] == pytest.approx(3.2 / 3.1)
+
+
+def test_verdict_judges_the_headline_where_the_paper_shows_it():
+    runs = pd.concat([_table1_runs(0.8, 0.95, 0.9).assign(molecule=m) for m in "ab"])
+    paper = fa.paper_directions(PAPER, "force_mae", ["a", "b"])
+    table = fa.claims(runs, "mae", by=["molecule"], paper=paper)
+    assert "paper_beyond_std" in table and "goes this way on 1 of 2" in fa.claim_summary(table)
+    assert "Where the paper itself shows the gain beyond its ± (a), ours holds on 1 of 1" \
+        in fa.verdict(table)
+    nowhere = fa.paper_directions(PAPER[PAPER.molecule == "b"], "force_mae", ["b"])
+    text = fa.verdict(fa.claims(runs[runs.molecule == "b"], "mae", ["molecule"], nowhere))
+    assert "beyond its ± on none" in text
+
+
 def test_epoch_history_averages_train_steps_and_keeps_val_rows():
     log = pd.DataFrame({"kind": ["train"] * 4 + ["val"] + ["train"] * 2 + ["val"],
                         "step": [1, 2, 3, 4, 4, 5, 6, 6], "epoch": [0, 0, 0, 0, 1, 1, 1, 2],
