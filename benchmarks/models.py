@@ -107,12 +107,12 @@ from ase.calculators.calculator import Calculator, all_changes  # noqa: E402
 
 import mlffkit.data  # noqa: E402
 import mlffkit.models.potential as potential_module  # noqa: E402
-from mlffkit.graph import Batch, radius_graph  # noqa: E402
+from mlffkit.data.atoms import assemble, collate  # noqa: E402
+from mlffkit.graph import radius_graph  # noqa: E402
 from mlffkit.md import MLFFCalculator, simulate  # noqa: E402
 from mlffkit.md import calculator as mlff_calculator  # noqa: E402
 from mlffkit.models import build_model  # noqa: E402
 from mlffkit.runtime import torch_threads  # noqa: E402
-from mlffkit.training.data import collate_structures, structures_from_frames  # noqa: E402
 from mlffkit.training.losses import LossWeights, energy_force_loss  # noqa: E402
 from mlffkit.training.objectives import EnergyForceObjective  # noqa: E402
 
@@ -202,8 +202,8 @@ class ProposedCalculator(MLFFCalculator):
         return [c for c in changes if c not in self.ignored_changes]
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        """Molecules: the Batch is built directly (numbers and batch index cached) instead of
-        ``Batch.from_atoms``; periodic structures take the original path."""
+        """Molecules: the batch is assembled directly (numbers and batch index cached)
+        instead of ``batch_from_atoms``; periodic structures take the original path."""
         Calculator.calculate(self, atoms, properties, system_changes)  # self.atoms = copy
         if np.any(self.atoms.pbc):
             return super().calculate(None, properties, system_changes)
@@ -213,7 +213,7 @@ class ProposedCalculator(MLFFCalculator):
             self._static = (key, torch.as_tensor(numbers, dtype=torch.long, device=self.device),
                             torch.zeros(len(numbers), dtype=torch.long, device=self.device))
         pos = torch.from_numpy(self.atoms.arrays["positions"]).to(self.device, self.dtype)
-        batch = Batch(pos, self._static[1], self._static[2], None, None, 1)
+        batch = assemble(pos, self._static[1], self._static[2], 1)
         out = self.potential(batch, forces=True, stress=False, create_graph=False)
         energy = out["energy"].item()
         self.results = {"energy": energy, "free_energy": energy,
@@ -243,10 +243,10 @@ class MlffkitConfig(Config):
             self.model = build_model(name).to(DTYPE)
             energies = frames.energy
             numbers = [frames.numbers] * len(energies)
-            self.batches = [collate_structures(structures[i:i + batch_size], dtype=DTYPE)
+            self.batches = [collate(structures[i:i + batch_size], dtype=DTYPE)
                             for i in range(0, batch_size * 4, batch_size)]
             self.model.fit_normalisation(energies, numbers, frames.forces,
-                                         batches=[b.batch for b in self.batches[:1]])
+                                         batches=self.batches[:1])
             self.md_model = build_model(name).to(DTYPE)
             self.md_model.load_state_dict(self.model.state_dict())
         self.params = sum(p.numel() for p in self.model.parameters())
@@ -307,7 +307,7 @@ class NequIPConfig(Config):
         energy_per_atom = float(np.mean(frames.energy)) / len(numbers)
         force_rms = float(np.sqrt(np.mean(frames.forces ** 2)))
         with default_dtype(DTYPE):  # same graph statistic as mlffkit's fit_normalisation
-            batch = collate_structures(structures[:batch_size], dtype=DTYPE).batch
+            batch = collate(structures[:batch_size], dtype=DTYPE)
             avg_neighbours = radius_graph(batch, NEQUIP_CONFIG["r_max"])[0].shape[1] / len(
                 batch.pos)
         with warnings.catch_warnings():
@@ -560,7 +560,7 @@ def profile(args, configs, starts):
 def main(args):
     load_start = os.getloadavg()
     frames = mlffkit.data.load(DATASET)
-    structures = structures_from_frames(frames)
+    structures = frames.to_data_list()
     configs, notes = build_configs(args, frames, structures)
     starts = md_starts(frames, 16)
     if args.profile:
@@ -636,7 +636,7 @@ def main(args):
               f"{median([r['edges'] for r in rows]):>10.1f}")
     print("model: forward + forces (mlffkit: Potential.forward minus its radius graph; NequIP: "
           "NequIPCalculator.call_model); nbr list: mlffkit.graph.radius_graph (vesin) / "
-          "NequIP's NeighborListTransform; calc other: the rest of calculate() (Batch.from_atoms"
+          "NequIP's NeighborListTransform; calc other: the rest of calculate() (batch_from_atoms"
           " / from_ase, conversions, results); ASE+loop: integrator, ASE property cache checks,"
           " simulate's loop. overhead = 1 - model share. Ratios (eqf: equiformer_book, nqp: "
           "eager nequip): median over rounds of this config's rate / the reference's rate in "

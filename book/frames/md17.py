@@ -113,15 +113,13 @@ pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to
 
 # %% tags=["hide-input"]
 def draw_overview(molecule: str = "aspirin", T: int = 2):
-    from mlffkit.training.data import collate_structures, structures_from_frames
-
     frames = fm._train_source(molecule)
     net = build_model(params["model"])
     groups = {k: sum(p.numel() for p in v) for k, v in net.parameter_groups().items()}
     groups["displacement_head"] = sum(p.numel() for p in displacement_head_for(net, T).parameters())
     head = sum(p.numel() for p in net.energy_head.parameters())
     body = groups["representation"] + groups["main_head"] - head
-    batch = collate_structures(structures_from_frames(frames[:1])).batch
+    batch = data.collate(frames[:1].to_data_list())
     width = net(batch, forces=True)["features"].shape[-1]
 
     pos = frames.positions[: T + 1]            # the window's frames and the next one

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from e3nn import o3
 
-from .graph import Batch
+from .data.atoms import AtomsBatch as Batch, assemble, batch_from_arrays
 from .models import build_model
 
 __all__ = [
@@ -137,7 +137,7 @@ def random_molecule(
     rng = np.random.default_rng(seed)
     box = box or max(2.0, 1.6 * len(numbers) ** (1 / 3))
     positions = np.stack([_random_positions(len(numbers), rng, box, min_dist) for _ in range(n_structures)])
-    return Batch.from_arrays(positions, numbers, dtype=dtype or torch.get_default_dtype(), device=device)
+    return batch_from_arrays(positions, numbers, dtype=dtype or torch.get_default_dtype(), device=device)
 
 
 def random_crystal(
@@ -165,7 +165,7 @@ def random_crystal(
         if ok:
             frac.append(f)
     pos = np.array(frac) @ cell
-    return Batch.from_arrays(pos, numbers, cell=cell, dtype=dtype or torch.get_default_dtype(), device=device)
+    return batch_from_arrays(pos, numbers, cell=cell, dtype=dtype or torch.get_default_dtype(), device=device)
 
 
 def random_rotation(reflect: bool = False, dtype=torch.float64, device=None) -> torch.Tensor:
@@ -320,13 +320,13 @@ def _split(batch: Batch) -> list[Batch]:
     for s in range(batch.n_structures):
         m = batch.batch == s
         out.append(
-            Batch(
+            assemble(
                 pos=batch.pos[m],
                 numbers=batch.numbers[m],
                 batch=torch.zeros(int(m.sum()), dtype=torch.long, device=batch.device),
+                n_structures=1,
                 cell=batch.cell[s : s + 1] if batch.cell is not None else None,
                 pbc=batch.pbc[s : s + 1] if batch.pbc is not None else None,
-                n_structures=1,
             )
         )
     return out

@@ -9,7 +9,7 @@ from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_s
 from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
-from mlffkit.graph import Batch
+from mlffkit.data.atoms import batch_from_arrays, batch_from_atoms
 from mlffkit.md.calculator import MLFFCalculator, calculator
 from mlffkit.models import save_checkpoint
 from mlffkit.testing import TINY_CONFIGS, tiny_model
@@ -33,7 +33,7 @@ def test_energy_and_forces_equal_the_model(name):
     model = tiny_model(name)
     for atoms in (_molecule(), _crystal()):
         atoms.calc = calculator(model)
-        out = model(Batch.from_atoms(atoms, dtype=torch.float64), create_graph=False)
+        out = model(batch_from_atoms(atoms, dtype=torch.float64), create_graph=False)
         assert atoms.get_potential_energy() == pytest.approx(out["energy"].item(), abs=1e-12)
         assert atoms.get_potential_energy(force_consistent=True) == atoms.get_potential_energy()
         np.testing.assert_allclose(atoms.get_forces(), out["forces"].numpy(), atol=1e-12)
@@ -69,7 +69,7 @@ def test_float32_model_and_checkpoint_path(tmp_path):
     assert isinstance(mol.calc, MLFFCalculator) and mol.calc.dtype == torch.float32
     forces = mol.get_forces()
     assert forces.dtype == np.float64 and forces.shape == (6, 3)
-    expected = model(Batch.from_atoms(mol, dtype=torch.float32), create_graph=False)["forces"]
+    expected = model(batch_from_atoms(mol, dtype=torch.float32), create_graph=False)["forces"]
     np.testing.assert_allclose(forces, expected.numpy(), atol=1e-6)
 
 

@@ -55,3 +55,33 @@ def test_mlffkit_data_frames_are_accepted():
     assert frames.cells.shape == (2, 3, 3) and frames.pbc.all()
     molecule = as_trajectory(Frames(positions, [8, 1, 1]))
     assert molecule.cells is None and not molecule.pbc.any()
+
+
+def test_a_batch_of_frames_is_a_trajectory():
+    import torch
+
+    from mlffkit.data.atoms import batch_from_arrays, collate
+    from mlffkit.metrics import radial_distribution
+
+    rng = np.random.default_rng(2)
+    positions = rng.uniform(0, 5, size=(4, 3, 3))
+    batch = batch_from_arrays(positions, [8, 1, 1], cell=np.eye(3) * 5, dtype=torch.float64)
+    frames = as_trajectory(batch)
+    np.testing.assert_array_equal(frames.positions, positions)
+    np.testing.assert_array_equal(frames.numbers, [8, 1, 1])
+    assert frames.cells.shape == (4, 3, 3) and frames.pbc.all()
+    # the same metric value as from the arrays, returned as a tensor
+    edges = np.linspace(0.5, 2.4, 11)
+    from_batch = radial_distribution(batch, edges)
+    from_arrays = radial_distribution(positions, edges, cell=np.eye(3) * 5)
+    assert isinstance(from_batch, torch.Tensor)
+    np.testing.assert_allclose(from_batch.numpy(), from_arrays)
+    other = collate(Frames_of([[8, 1, 1], [8, 1]]))
+    with pytest.raises(ValueError, match="same atoms"):
+        as_trajectory(other)
+
+
+def Frames_of(species_lists):
+    from mlffkit.data.atoms import AtomsData
+
+    return [AtomsData.from_arrays(np.zeros((len(s), 3)), s) for s in species_lists]

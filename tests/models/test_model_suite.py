@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mlffkit import testing as T
-from mlffkit.graph import Batch
+from mlffkit.data.atoms import assemble
 
 from mlffkit.testing import TINY_CONFIGS as TINY
 from mlffkit.testing import tiny_model
@@ -62,13 +62,13 @@ def test_batch_equals_single(model, device):
     other = T.random_molecule([8, 1, 1], seed=6, dtype=torch.float64, device=device)
     crystal = T.random_crystal([3, 16], seed=7, cell_length=3.0, dtype=torch.float64, device=device)
     parts = T._split(mols) + [other, crystal]
-    mixed = Batch(
+    mixed = assemble(
         pos=torch.cat([p.pos for p in parts]),
         numbers=torch.cat([p.numbers for p in parts]),
         batch=torch.cat([torch.full_like(p.numbers, i) for i, p in enumerate(parts)]),
+        n_structures=len(parts),
         cell=torch.cat([torch.zeros(3, 3, 3, dtype=torch.float64, device=device), crystal.cell]),
         pbc=torch.cat([torch.zeros(3, 3, dtype=torch.bool, device=device), crystal.pbc]),
-        n_structures=len(parts),
     )
     T.assert_batch_equals_single(model, mixed)
 

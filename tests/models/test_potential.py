@@ -5,7 +5,7 @@ import pytest
 import torch
 from ase.build import molecule
 
-from mlffkit.graph import Batch
+from mlffkit.data.atoms import batch_from_arrays, batch_from_atoms
 from mlffkit.models import PRESETS, build_model, preset
 from mlffkit.testing import TINY_CONFIGS, random_crystal, random_molecule, tiny_model
 
@@ -16,7 +16,7 @@ def test_every_preset_builds_and_runs(name):
     torch.manual_seed(0)
     model = build_model(name)
     assert build_model(model.config).config == model.config
-    out = model(Batch.from_atoms(molecule("CH3OH")), create_graph=False)
+    out = model(batch_from_atoms(molecule("CH3OH")), create_graph=False)
     assert out["energy"].shape == (1,) and out["forces"].shape == (6, 3)
     assert torch.isfinite(out["forces"]).all()
     assert out["features"].shape == (6, model.irreps_features.dim)
@@ -109,7 +109,7 @@ def test_stress_and_atomic_number_errors():
     with pytest.raises(ValueError, match="periodic"):
         model(random_molecule([6, 1], dtype=torch.float64), stress=True)
     with pytest.raises(ValueError, match="max_z"):
-        model(Batch.from_arrays(np.zeros((1, 3)), [120], dtype=torch.float64))
+        model(batch_from_arrays(np.zeros((1, 3)), [120], dtype=torch.float64))
     out = model(random_crystal([3, 16], dtype=torch.float64), stress=True, forces=False)
     assert out["stress"].shape == (1, 3, 3) and "forces" not in out
     assert torch.allclose(out["stress"], out["stress"].transpose(1, 2))
@@ -148,7 +148,7 @@ def test_energy_is_continuous_when_an_atom_crosses_the_cutoff(name):
     energies = []
     for d in (cutoff - 1e-6, cutoff + 1e-6):
         pos = torch.tensor([[0.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.2, 0.8, 0.4], [d, 0.0, 0.0]], dtype=torch.float64)
-        energies.append(model(Batch.from_arrays(pos, [6, 1, 1, 8], dtype=torch.float64), forces=False)["energy"])
+        energies.append(model(batch_from_arrays(pos, [6, 1, 1, 8], dtype=torch.float64), forces=False)["energy"])
     assert abs(energies[0] - energies[1]).item() < 1e-8
 
 

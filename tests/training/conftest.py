@@ -6,13 +6,13 @@ from functools import partial
 import pytest
 import torch
 
-from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
-                                   trajectory_windows)
-from mlffkit.training.toy import PairPotential, ToyBatch, toy_trajectory
+from mlffkit.data.atoms import collate
+from mlffkit.training.data import BatchLoader, collate_windows, trajectory_windows
+from mlffkit.training.toy import PairPotential, toy_trajectory
 
 DTYPE = torch.float64
-COLLATE_FRAMES = partial(collate_structures, batch_cls=ToyBatch, dtype=DTYPE)
-COLLATE_WINDOWS = partial(collate_windows, batch_cls=ToyBatch, dtype=DTYPE)
+COLLATE_FRAMES = partial(collate, dtype=DTYPE)
+COLLATE_WINDOWS = partial(collate_windows, dtype=DTYPE)
 
 
 

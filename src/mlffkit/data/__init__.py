@@ -26,7 +26,19 @@ from .splits import Split, egraff_split, frames_split, rmd17_split, rmd17_trajec
 from .windows import breaks, count_windows, segments, successors, windows
 from .writers import write_extxyz
 
+#: the model container (torch and PyG), imported on first use: ``data.AtomsData``
+_ATOMS = ("AtomsData", "AtomsBatch", "collate")
+
+
+def __getattr__(name):
+    if name in _ATOMS:
+        from . import atoms
+        return getattr(atoms, name)
+    raise AttributeError(f"module 'mlffkit.data' has no attribute {name!r}")
+
+
 __all__ = [
+    "AtomsBatch", "AtomsData", "collate",
     "ChecksumMismatchError", "DataError", "DataFormatError", "DataNotFoundError", "Frames",
     "FreeEnergySurface", "NotATrajectoryError", "Split",
     "breaks", "checksums", "concat", "count_windows", "datasets", "egraff_split", "fetch",

@@ -171,6 +171,25 @@ class Frames:
         return (f"Frames({self.n_frames} x {self.formula}, labels={labels}, "
                 f"extras={sorted(self.extras)}, source={self.source!r})")
 
+    # -- the model container -------------------------------------------------------------
+    def to_data_list(self, labels: bool = True) -> list:
+        """One :class:`~mlffkit.data.atoms.AtomsData` (PyG ``Data``) per frame, float64,
+        with its energy and forces (``labels``; then both are required) and a cell where
+        some direction is periodic: what the trainer, the models and PyG's loaders take."""
+        from .atoms import AtomsData  # torch and PyG: imported when a model needs them
+
+        if labels and (self.energy is None or self.forces is None):
+            self._fail("training needs energies and forces", "load a labelled set, or pass "
+                       "labels=False")
+        periodic = self.cell is not None and bool(np.any(self.pbc))
+        return [AtomsData.from_arrays(
+            self.positions[k], self.numbers,
+            energy=self.energy[k] if labels else None,
+            forces=self.forces[k] if labels else None,
+            cell=self.cell[k] if periodic else None,
+            pbc=np.asarray(self.pbc, dtype=bool) if periodic else None)
+            for k in range(len(self))]
+
     # -- ASE -------------------------------------------------------------------------------
     def to_atoms(self) -> list[Atoms]:
         """One ``ase.Atoms`` per frame, energy/forces in a ``SinglePointCalculator``;

@@ -19,7 +19,7 @@ from the same start, velocities and seed (to rounding):
 
 The model: an mlffkit :class:`~mlffkit.models.Potential` (or an
 :class:`~mlffkit.md.MLFFCalculator` wrapping one) is evaluated once per step on a
-:class:`~mlffkit.graph.Batch` of all live replicas, in eval mode, forces by autograd with
+:class:`~mlffkit.data.atoms.AtomsBatch` of all live replicas, in eval mode, forces by autograd with
 ``create_graph=False``, in the model's dtype (if that call raises, the live replicas are
 evaluated one by one, and only those that fail alone stop); positions and momenta are float64
 on the model's device (float32 on Apple's MPS, which has no float64), the Nosé-Hoover chain
@@ -65,7 +65,7 @@ from .simulate import (NOSE_HOOVER_DEFAULT_DAMPING_STEPS, SimulationResult, _che
                        _check_rules, _check_system, _first_stop, _require,
                        _set_initial_velocities, _whole)
 from .stop_rules import StopEvent
-from ..graph import Batch
+from ..data.atoms import assemble
 from mlffkit.units import friction_per_ps_to_ase, fs_to_ase_time
 
 __all__ = ["simulate_batched", "BatchedSimulationResult", "REPLICA_FIELD"]
@@ -475,7 +475,7 @@ class _ForceField:
 
 
 class _BatchedPotential(_ForceField):
-    """An mlffkit potential evaluated once per call on a :class:`Batch` of the live replicas.
+    """An mlffkit potential evaluated once per call on an ``AtomsBatch`` of the live replicas.
     If that call raises, each live replica is evaluated alone, so that only the ones that fail
     on their own stop (with the error), and the others go on."""
 
@@ -515,7 +515,7 @@ class _BatchedPotential(_ForceField):
         cell = None if self.cell is None else self.cell[replicas]
         pbc = None if self.pbc is None else self.pbc[replicas]
         numbers = self.numbers if index is None else self.numbers[index]
-        batch = Batch(pos.detach().to(self.dtype), numbers, batch_index, cell, pbc, len(live))
+        batch = assemble(pos.detach().to(self.dtype), numbers, batch_index, len(live), cell, pbc)
         self.calls += 1
         out = self.potential(batch, forces=True, stress=False, create_graph=False)
         return index, out["energy"].detach(), out["forces"].detach()

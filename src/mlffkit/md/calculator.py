@@ -17,7 +17,7 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from ..graph import Batch
+from ..data.atoms import batch_from_atoms
 
 __all__ = ["MLFFCalculator", "calculator"]
 
@@ -51,7 +51,7 @@ class MLFFCalculator(Calculator):
         periodic = bool(np.any(self.atoms.pbc))
         if "stress" in properties and not periodic:
             raise PropertyNotImplementedError("stress needs a periodic structure")
-        batch = Batch.from_atoms([self.atoms], dtype=self.dtype, device=self.device)
+        batch = batch_from_atoms([self.atoms], dtype=self.dtype, device=self.device)
         want_stress = periodic and "stress" in properties
         out = self.potential(batch, forces=True, stress=want_stress, create_graph=False)
         energy = float(out["energy"].detach()[0])

@@ -2,8 +2,9 @@
 
 Every metric accepts plain arrays -- positions ``(frames, atoms, 3)`` in Å plus optional
 species and cell --, torch tensors on any device, an ASE trajectory (a list of
-:class:`ase.Atoms`, an :class:`ase.io.Trajectory`, or anything iterable over ``Atoms``), or a
-:class:`mlffkit.data.Frames`. :func:`as_trajectory` turns each into a :class:`TrajectoryArrays`
+:class:`ase.Atoms`, an :class:`ase.io.Trajectory`, or anything iterable over ``Atoms``), a
+:class:`mlffkit.data.Frames`, or a batch of frames of the same atoms
+(:class:`mlffkit.data.atoms.AtomsBatch`, e.g. a batched simulation's replicas at one time). :func:`as_trajectory` turns each into a :class:`TrajectoryArrays`
 record and raises a clear ``ValueError`` on bad input (mismatched shapes, an empty trajectory,
 non-finite numbers, a cell that a periodic metric needs but is missing).
 
@@ -15,6 +16,7 @@ applies it to a result.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -133,6 +135,12 @@ def as_trajectory(trajectory, species=None, cell=None, pbc=None, *,
     """
     if isinstance(trajectory, TrajectoryArrays):
         return trajectory
+    atoms_module = sys.modules.get("mlffkit.data.atoms")  # no AtomsData unless imported
+    if atoms_module is not None and isinstance(trajectory, atoms_module.AtomsData):
+        trajectory, frame_species, frame_cell, frame_pbc = _from_batch(trajectory, name)
+        species = frame_species if species is None else species
+        cell = frame_cell if cell is None else cell
+        pbc = frame_pbc if pbc is None and frame_cell is not None else pbc
     if isinstance(trajectory, DataFrames):
         species = trajectory.numbers if species is None else species
         cell = trajectory.cell if cell is None else cell
@@ -160,6 +168,20 @@ def as_trajectory(trajectory, species=None, cell=None, pbc=None, *,
         raise ValueError(f"{name}: periodic boundaries requested but no cell given")
     return TrajectoryArrays(positions, numbers, cells, pbc,
                             returns_torch(trajectory, cell))
+
+
+def _from_batch(batch, name: str):
+    """A batch of B frames of the same atoms as (positions (B, N, 3), species, cells, pbc)."""
+    sizes = batch.n_atoms
+    if not bool((sizes == sizes[0]).all()):
+        raise ValueError(f"{name}: a batch is read as a trajectory only when every structure "
+                         f"has the same atoms; got sizes {sizes.tolist()}")
+    n = int(sizes[0])
+    numbers = batch.numbers.reshape(-1, n)
+    if not bool((numbers == numbers[0]).all()):
+        raise ValueError(f"{name}: the structures of the batch hold different atoms")
+    pbc = None if batch.pbc is None else batch.pbc[0].cpu().numpy()
+    return (batch.pos.reshape(-1, n, 3), numbers[0].cpu().numpy(), batch.cell, pbc)
 
 
 def species_numbers(species, n_atoms: int, name: str = "species") -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from ..graph import Batch
+from ..data.atoms import AtomsBatch as Batch
 from ..registries import Registry
 
 __all__ = ["Backbone", "BACKBONES", "register_backbone", "build_backbone", "arguments"]

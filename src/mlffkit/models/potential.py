@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..graph import Batch, radius_graph
+from ..data.atoms import AtomsBatch as Batch
+from ..graph import radius_graph
 from .backbone import Backbone, build_backbone
 from .heads import EnergyHead, PriorHead
 

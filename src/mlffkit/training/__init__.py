@@ -10,8 +10,7 @@
 - :mod:`~mlffkit.training.distributed`: process-group set-up (gloo on CPU, nccl on CUDA).
 """
 
-from mlffkit.training.data import (BatchLoader, LabelledBatch, Structure, Window,
-                                   collate_structures, collate_windows, trajectory_windows)
+from mlffkit.training.data import BatchLoader, Window, collate_windows, trajectory_windows
 from mlffkit.training.distributed import DistributedContext, init_distributed
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import TargetScales, fit_target_scales
@@ -20,8 +19,8 @@ from mlffkit.training.trainer import Trainer, TrainerConfig, TrainResult
 
 __all__ = [
     "BatchLoader", "DistributedContext", "EnergyForceObjective",
-    "LabelledBatch", "LossWeights", "StepOutput",
-    "Structure", "TargetScales", "TrainResult", "Trainer", "TrainerConfig", "Window",
-    "collate_structures", "collate_windows", "fit_target_scales",
+    "LossWeights", "StepOutput",
+    "TargetScales", "TrainResult", "Trainer", "TrainerConfig", "Window",
+    "collate_windows", "fit_target_scales",
     "init_distributed", "trajectory_windows",
 ]

@@ -1,33 +1,32 @@
-"""What the trainer eats: labelled batches, FRAMES windows, and a resumable batch loader.
+"""What the trainer eats: batches with labels, FRAMES windows, and a resumable batch loader.
 
-The trainer itself accepts any iterable of samples that ``move_to`` can put on a device; these
-are the simple in-memory pieces for lists of ``ase.Atoms`` or arrays:
+A training sample is a batch of ``mlffkit.data.atoms.AtomsData`` (PyG ``Data``: positions,
+numbers, cell, energy, forces), e.g. from ``Frames.to_data_list()`` or
+``AtomsData.from_atoms``; the trainer accepts any iterable of samples that ``move_to`` can put
+on a device. Here:
 
-- :class:`Structure`: one labelled frame as arrays (eV, Å, eV/Å).
-- :func:`collate_structures` -> :class:`LabelledBatch` (a model ``Batch`` + its labels).
+- :func:`collate` (``mlffkit.data.atoms``): structures -> one ``AtomsBatch`` with its labels.
 - :func:`trajectory_windows` (or :func:`window_items` on the index rows of
   ``mlffkit.data.windows.windows``) + :func:`collate_windows` -> :class:`Window`: T
   consecutive frames, the next frame, and the displacement ``Δp_t = p_{t+1} - p_t`` (FRAMES
   Eq. 4, minimum image in periodic cells).
-- :func:`structures_from_frames`: ``mlffkit.data.Frames`` -> Structures.
 - :class:`BatchLoader`: shuffles with a generator seeded by (seed, epoch), so the order of any
   epoch is known without saved state; can start mid-epoch (resume) and shard every global
   batch over distributed ranks.
-
-The model ``Batch`` class is ``mlffkit.graph.Batch`` unless ``batch_cls`` is given; it is built
-by keyword from ``pos, numbers, batch, cell, pbc, n_structures``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from mlffkit.data.atoms import AtomsBatch, AtomsData, collate
 
 
 def move_to(obj: Any, device: torch.device | str) -> Any:
@@ -49,22 +48,6 @@ def _dataclass_to(obj, device):
 
 
 @dataclass
-class LabelledBatch:
-    """A model input ``batch`` with reference ``energy`` (B,) eV and ``forces`` (N, 3) eV/Å."""
-
-    batch: Any
-    energy: Tensor
-    forces: Tensor
-
-    @property
-    def n_structures(self) -> int:
-        return int(self.energy.shape[0])
-
-    def to(self, device) -> "LabelledBatch":
-        return _dataclass_to(self, device)
-
-
-@dataclass
 class Window:
     """A batch of FRAMES windows: ``frames[k]`` holds frame ``t - T + 1 + k`` of every window
     (so ``frames[-1]`` is frame t), ``displacement`` (N, 3) is ``p_{t+1} - p_t`` for the atoms of
@@ -74,10 +57,10 @@ class Window:
     ``frames[0]``, then those of ``frames[1]``, ...), so that a model sees the whole window in
     one forward pass; ``frames`` are the per-frame views a FRAMES head reads its graphs from."""
 
-    frames: list[LabelledBatch]
+    frames: list[AtomsBatch]
     displacement: Tensor
-    next_frame: LabelledBatch | None = None
-    stacked: LabelledBatch | None = None
+    next_frame: AtomsBatch | None = None
+    stacked: AtomsBatch | None = None
 
     @property
     def n_structures(self) -> int:
@@ -87,99 +70,19 @@ class Window:
         return _dataclass_to(self, device)
 
 
-@dataclass(frozen=True)
-class Structure:
-    """One labelled frame: ``numbers`` (n,), ``positions`` (n, 3) Å, ``energy`` eV,
-    ``forces`` (n, 3) eV/Å, optional ``cell`` (3, 3) Å and ``pbc`` (3,). ``graphs`` keeps its
-    neighbour lists per cutoff once a model has built them (``mlffkit.graph.radius_graph``),
-    so that every later batch holding this frame reuses them."""
-
-    numbers: np.ndarray
-    positions: np.ndarray
-    energy: float
-    forces: np.ndarray
-    cell: np.ndarray | None = None
-    pbc: np.ndarray | None = None
-    graphs: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def from_atoms(cls, atoms) -> "Structure":
-        """From an ``ase.Atoms`` with a calculator (or ``info['energy']`` and
-        ``arrays['forces']``). A cell is kept only where some direction is periodic."""
-        if atoms.calc is not None:
-            energy, forces = atoms.get_potential_energy(), atoms.get_forces()
-        else:
-            energy, forces = atoms.info["energy"], atoms.arrays["forces"]
-        periodic = bool(np.any(atoms.pbc))
-        return cls(numbers=np.asarray(atoms.numbers), positions=np.asarray(atoms.positions),
-                   energy=float(energy), forces=np.asarray(forces),
-                   cell=np.asarray(atoms.cell.array) if periodic else None,
-                   pbc=np.asarray(atoms.pbc) if periodic else None)
-
-
-def _default_batch_cls():
-    from mlffkit.graph import Batch  # imported late: the graph layer may be absent in tests
-    return Batch
-
-
-def collate_structures(structures: Sequence[Structure], batch_cls: type | None = None,
-                       dtype: torch.dtype | None = None) -> LabelledBatch:
-    """Concatenate structures into one ``batch_cls`` plus labels (``dtype``: the torch
-    default floating dtype unless given). Cells and pbc are stacked when every structure has
-    them, else ``None``."""
-    if not structures:
-        raise ValueError("cannot collate an empty list of structures")
-    batch_cls = batch_cls or _default_batch_cls()
-    dtype = dtype or torch.get_default_dtype()
-    sizes = [len(s.numbers) for s in structures]
-    periodic = all(s.cell is not None for s in structures)
-
-    def floats(arrays):
-        return torch.as_tensor(np.concatenate(arrays), dtype=dtype)
-
-    batch = batch_cls(
-        pos=floats([s.positions for s in structures]),
-        numbers=torch.as_tensor(np.concatenate([s.numbers for s in structures]),
-                                dtype=torch.long),
-        batch=torch.repeat_interleave(torch.arange(len(structures)), torch.tensor(sizes)),
-        cell=torch.as_tensor(np.stack([s.cell for s in structures]), dtype=dtype)
-        if periodic else None,
-        pbc=torch.as_tensor(np.stack([s.pbc for s in structures]), dtype=torch.bool)
-        if periodic else None,
-        n_structures=len(structures))
-    if hasattr(batch, "structure_edges"):  # graph.Batch: share the structures' edge caches
-        batch.structure_edges = [s.graphs for s in structures]
-    return LabelledBatch(batch=batch,
-                         energy=torch.tensor([s.energy for s in structures], dtype=dtype),
-                         forces=floats([s.forces for s in structures]))
-
-
-def displacement(current: Structure, following: Structure) -> np.ndarray:
+def displacement(current: AtomsData, following: AtomsData) -> np.ndarray:
     """``p_{t+1} - p_t`` (FRAMES Eq. 4); in periodic directions the minimum image, so that a
     wrapped atom does not jump by a cell vector."""
-    delta = following.positions - current.positions
-    if current.cell is None or current.pbc is None or not np.any(current.pbc):
+    delta = following.pos.numpy() - current.pos.numpy()
+    if not current.periodic:
         return delta
-    fractional = delta @ np.linalg.inv(current.cell)
-    fractional -= np.round(fractional) * np.asarray(current.pbc, dtype=float)
-    return fractional @ current.cell
+    cell, pbc = current.cell[0].numpy(), current.pbc[0].numpy()
+    fractional = delta @ np.linalg.inv(cell)
+    fractional -= np.round(fractional) * np.asarray(pbc, dtype=float)
+    return fractional @ cell
 
 
-def structures_from_frames(frames) -> list[Structure]:
-    """One :class:`Structure` per frame of an ``mlffkit.data.Frames`` (energies and forces
-    required; a cell is kept where some direction is periodic)."""
-    if frames.energy is None or frames.forces is None:
-        raise ValueError(f"{frames.source or 'frames'}: training needs energies and forces")
-    pbc = np.asarray(frames.pbc, dtype=bool)
-    periodic = frames.cell is not None and bool(pbc.any())
-    cells = np.broadcast_to(frames.cell, (len(frames.positions), 3, 3)) if periodic else None
-    return [Structure(numbers=np.asarray(frames.numbers), positions=frames.positions[k],
-                      energy=float(frames.energy[k]), forces=frames.forces[k],
-                      cell=cells[k] if periodic else None, pbc=pbc if periodic else None)
-            for k in range(len(frames.positions))]
-
-
-def window_items(structures: Sequence[Structure], rows) -> list[tuple[Structure, ...]]:
+def window_items(structures: Sequence[AtomsData], rows) -> list[tuple[AtomsData, ...]]:
     """Window items from index rows ``(n_windows, T + 1)``: the T frames of each window and
     the next frame, e.g. ``mlffkit.data.windows.windows(frames, T + 1)``."""
     rows = np.asarray(rows, dtype=np.int64)
@@ -188,8 +91,8 @@ def window_items(structures: Sequence[Structure], rows) -> list[tuple[Structure,
     return [tuple(structures[k] for k in row) for row in rows]
 
 
-def trajectory_windows(trajectory: Sequence[Structure], window: int,
-                       anchors: Sequence[int] | None = None) -> list[tuple[Structure, ...]]:
+def trajectory_windows(trajectory: Sequence[AtomsData], window: int,
+                       anchors: Sequence[int] | None = None) -> list[tuple[AtomsData, ...]]:
     """Window items ``(S_{t-T+1}, ..., S_t, S_{t+1})`` of one trajectory in time order,
     T = ``window``.
 
@@ -206,7 +109,7 @@ def trajectory_windows(trajectory: Sequence[Structure], window: int,
     return window_items(trajectory, np.asarray(anchors, dtype=np.int64)[:, None] + offsets)
 
 
-def collate_windows(items: Sequence[tuple[Structure, ...]], batch_cls: type | None = None,
+def collate_windows(items: Sequence[tuple[AtomsData, ...]],
                     dtype: torch.dtype | None = None) -> Window:
     """Batch window items from :func:`trajectory_windows` into one :class:`Window`."""
     if not items:
@@ -214,10 +117,9 @@ def collate_windows(items: Sequence[tuple[Structure, ...]], batch_cls: type | No
     window = len(items[0]) - 1
     if any(len(item) != window + 1 for item in items):
         raise ValueError("all window items must have the same length")
-    frames = [collate_structures([item[k] for item in items], batch_cls, dtype)
-              for k in range(window + 1)]
-    stacked = (collate_structures([item[k] for k in range(window) for item in items],
-                                  batch_cls, dtype) if window > 1 else frames[0])
+    frames = [collate([item[k] for item in items], dtype) for k in range(window + 1)]
+    stacked = (collate([item[k] for k in range(window) for item in items], dtype)
+               if window > 1 else frames[0])
     dtype = frames[0].forces.dtype
     delta = np.concatenate([displacement(item[-2], item[-1]) for item in items])
     return Window(frames=frames[:-1], displacement=torch.as_tensor(delta, dtype=dtype),

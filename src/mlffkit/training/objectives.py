@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from mlffkit.training.data import LabelledBatch
+from mlffkit.data.atoms import AtomsBatch
 from mlffkit.training.losses import LossWeights, energy_force_loss, window_average
 from mlffkit.training.normalisation import TargetScales
 
@@ -37,9 +37,8 @@ class StepOutput:
 Objective = Callable[[Any, Any, int], StepOutput]
 
 
-def _n_atoms(labelled: LabelledBatch) -> Tensor:
-    return torch.bincount(labelled.batch.batch, minlength=labelled.n_structures).to(
-        labelled.energy.dtype)
+def _n_atoms(batch: AtomsBatch) -> Tensor:
+    return batch.n_atoms.to(batch.energy.dtype)
 
 
 def split_frames(prediction: dict[str, Tensor], frames: int) -> list[dict[str, Tensor]]:
@@ -51,7 +50,8 @@ def split_frames(prediction: dict[str, Tensor], frames: int) -> list[dict[str, T
 
 
 class EnergyForceObjective:
-    """``λ_E L_E + λ_F L_F`` on one :class:`LabelledBatch` (errors divided by ``scales``).
+    """``λ_E L_E + λ_F L_F`` on one labelled batch (``AtomsBatch`` with ``energy`` and
+    ``forces``; errors divided by ``scales``).
 
     ``energy_loss``: ``"l1"`` (FRAMES/Equiformer) or ``"mse"``; ``force_loss``: ``"l2"``
     (per-atom norm, FRAMES) or ``"mse"``; ``per_atom_energy`` divides energy errors by the
@@ -65,7 +65,7 @@ class EnergyForceObjective:
         self.energy_kind, self.force_kind = energy_loss, force_loss
         self.per_atom_energy = per_atom_energy
 
-    def frame_loss(self, prediction: dict, labelled: LabelledBatch
+    def frame_loss(self, prediction: dict, labelled: AtomsBatch
                    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Weighted primary loss of one frame, and its parts and physical errors."""
         loss, parts = energy_force_loss(
@@ -77,16 +77,16 @@ class EnergyForceObjective:
             parts["force_mae"] = (prediction["forces"] - labelled.forces).abs().mean()
         return loss, parts
 
-    def primary(self, model, frames: list[LabelledBatch], stacked: LabelledBatch | None = None
+    def primary(self, model, frames: list[AtomsBatch], stacked: AtomsBatch | None = None
                 ) -> tuple[Tensor, dict[str, Tensor], list[dict]]:
         """The frame losses averaged over ``frames`` (FRAMES Eq. 3 for the T frames of a
         window); also the predictions, one dict per frame. With ``stacked`` (the same frames
         as one batch, frame-major, e.g. ``Window.stacked``) the model runs once on the whole
         window and its outputs are split back into frames."""
         if stacked is not None and len(frames) > 1:
-            predictions = split_frames(model(stacked.batch, forces=True), len(frames))
+            predictions = split_frames(model(stacked, forces=True), len(frames))
         else:
-            predictions = [model(labelled.batch, forces=True) for labelled in frames]
+            predictions = [model(labelled, forces=True) for labelled in frames]
         losses, parts = [], []
         for prediction, labelled in zip(predictions, frames):
             loss, frame_parts = self.frame_loss(prediction, labelled)
@@ -95,7 +95,7 @@ class EnergyForceObjective:
         metrics = {key: window_average([p[key] for p in parts]).detach() for key in parts[0]}
         return window_average(losses), metrics, predictions
 
-    def __call__(self, model, sample: LabelledBatch, step: int) -> StepOutput:
+    def __call__(self, model, sample: AtomsBatch, step: int) -> StepOutput:
         loss, metrics, _ = self.primary(model, [sample])
         metrics = {"loss": loss.detach(), "primary": loss.detach(), **metrics}
         return StepOutput(loss=loss, metrics=metrics, weight=sample.n_structures)

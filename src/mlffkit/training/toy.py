@@ -1,41 +1,21 @@
 """A tiny stand-in potential and reference trajectory that follow the model contract.
 
-For self-checks of the training machinery (tests, ``mlffkit.papers.frames.ddp_check``) without the real models:
-:class:`ToyBatch` has the fields of ``mlffkit.graph.Batch`` and :class:`PairPotential` the
+For self-checks of the training machinery (tests, ``mlffkit.papers.frames.ddp_check``)
+without the real models: :class:`PairPotential` takes the same ``AtomsBatch`` and has the
 methods of ``mlffkit.models.Potential`` (``forward(batch, forces, stress)``,
 ``parameter_groups``). Not a model to use.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mlffkit.training.data import Structure
+from mlffkit.data.atoms import AtomsBatch, AtomsData
 
 
-@dataclass
-class ToyBatch:
-    """Concatenated structures: ``pos`` (N, 3), ``numbers`` (N,), ``batch`` (N,) structure
-    index, ``cell`` (B, 3, 3) or None, ``pbc`` (B, 3) or None, ``n_structures`` B."""
-
-    pos: Tensor
-    numbers: Tensor
-    batch: Tensor
-    cell: Tensor | None
-    pbc: Tensor | None
-    n_structures: int
-
-    def to(self, device) -> "ToyBatch":
-        return replace(self, **{f.name: getattr(self, f.name).to(device)
-                                for f in fields(self) if isinstance(getattr(self, f.name),
-                                                                    Tensor)})
-
-
-def pairs(batch: ToyBatch, pos: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def pairs(batch: AtomsBatch, pos: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """All ordered pairs (i, j), i != j, within each structure, and r_ij = r_i - r_j."""
     same = batch.batch[:, None] == batch.batch[None, :]
     same.fill_diagonal_(False)
@@ -62,14 +42,14 @@ class PairPotential(nn.Module):
     def _basis(self, distance: Tensor) -> Tensor:
         return torch.exp(-(distance[:, None] - self.centres) ** 2)
 
-    def features(self, batch: ToyBatch, pos: Tensor | None = None) -> Tensor:
+    def features(self, batch: AtomsBatch, pos: Tensor | None = None) -> Tensor:
         pos = batch.pos if pos is None else pos
         i, _, r = pairs(batch, pos)
         per_pair = self.pair_features(self._basis(torch.linalg.vector_norm(r, dim=-1)))
         return torch.zeros(len(pos), per_pair.shape[1], dtype=pos.dtype,
                            device=pos.device).index_add(0, i, per_pair)
 
-    def forward(self, batch: ToyBatch, forces: bool = True, stress: bool = False) -> dict:
+    def forward(self, batch: AtomsBatch, forces: bool = True, stress: bool = False) -> dict:
         if stress:
             raise NotImplementedError("the toy potential has no stress")
         pos = batch.pos.detach().requires_grad_(forces)
@@ -106,8 +86,9 @@ def spring_energy_forces(positions: np.ndarray, rest: float = 1.5, k: float = 0.
 
 
 def toy_trajectory(n_frames: int, n_atoms: int = 4, dt: float = 0.1, seed: int = 0,
-                   numbers: np.ndarray | None = None) -> list[Structure]:
-    """Velocity-Verlet trajectory (unit masses) of atoms joined by springs, as Structures."""
+                   numbers: np.ndarray | None = None) -> list[AtomsData]:
+    """Velocity-Verlet trajectory (unit masses) of atoms joined by springs, one
+    ``AtomsData`` per frame."""
     rng = np.random.default_rng(seed)
     numbers = np.asarray(numbers if numbers is not None else rng.integers(1, 9, n_atoms))
     pos = rng.normal(scale=1.0, size=(n_atoms, 3))
@@ -115,8 +96,8 @@ def toy_trajectory(n_frames: int, n_atoms: int = 4, dt: float = 0.1, seed: int =
     energy, forces = spring_energy_forces(pos)
     frames = []
     for _ in range(n_frames):
-        frames.append(Structure(numbers=numbers, positions=pos.copy(), energy=energy,
-                                forces=forces.copy()))
+        frames.append(AtomsData.from_arrays(pos.copy(), numbers, energy=energy,
+                                            forces=forces.copy()))
         vel = vel + 0.5 * dt * forces
         pos = pos + dt * vel
         energy, forces = spring_energy_forces(pos)

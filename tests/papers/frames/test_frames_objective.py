@@ -4,7 +4,7 @@ outputs."""
 import pytest
 import torch
 
-from mlffkit.training.data import LabelledBatch, Window
+from mlffkit.training.data import Window
 from mlffkit.papers.frames.hyperparameters import (BATCH_SIZE_BY_WINDOW, ISO17_LOSS_WEIGHTS,
                                                      LEARNING_RATE, MD17_LOSS_WEIGHTS,
                                                      frames_loss_weights)
@@ -15,8 +15,13 @@ from mlffkit.training.objectives import EnergyForceObjective
 
 
 class StubBatch:
-    def __init__(self, tag, n_atoms=2):
+    """A labelled batch of one structure of 2 atoms, named by ``tag``."""
+
+    n_structures = 1
+
+    def __init__(self, tag, energy, forces, n_atoms=2):
         self.tag, self.batch = tag, torch.zeros(n_atoms, dtype=torch.long)
+        self.energy, self.forces = energy, forces
 
 
 class StubModel:
@@ -50,7 +55,7 @@ class StubHead(torch.nn.Module):
 def frame(tag, energy, force_x):
     forces = torch.zeros(2, 3)
     forces[:, 0] = force_x
-    return LabelledBatch(StubBatch(tag), torch.tensor([energy]), forces)
+    return StubBatch(tag, torch.tensor([energy]), forces)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from mlffkit.papers.frames import md17 as fm
 from mlffkit.papers.frames import training as ft
 from mlffkit.papers.frames.heads import displacement_head_for
 from mlffkit.papers.frames.objective import FramesObjective
-from mlffkit.training.data import collate_windows, structures_from_frames, trajectory_windows
+from mlffkit.training.data import collate_windows, trajectory_windows
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import TargetScales
 
@@ -47,7 +47,7 @@ def test_head_starts_at_zero_and_learns_the_displacement():
     rows = np.arange(1, len(frames) - 1)[:, None] + np.arange(-1, 2)  # (t-1, t, t+1)
     p = {**fm.RUN.profiles["smoke"], "model": "painn_book", "T": 2, "epochs": 12,
          "batch_size": 8, "lr": 3e-3, "aux_weight": 1.0, "ema_decay": 0.0, "seed": 0}
-    val = structures_from_frames(frames[:4])
+    val = frames[:4].to_data_list()
     torch.manual_seed(0)
     _, _, summary = ft.train(p, [(frames, rows)], val, LossWeights(energy=0.0, forces=0.0))
     history = summary["history"]
@@ -63,7 +63,7 @@ def test_no_aux_control_has_no_head_and_no_aux_column():
     frames = breathing_trajectory(20)
     rows = np.arange(1, len(frames) - 1)[:, None] + np.arange(-1, 2)
     p = {**fm.RUN.profiles["smoke"], "T": 2, "epochs": 1, "aux_weight": 0.0}
-    model, trainer, summary = ft.train(p, [(frames, rows)], structures_from_frames(frames[:2]),
+    model, trainer, summary = ft.train(p, [(frames, rows)], frames[:2].to_data_list(),
                                        LossWeights())
     assert trainer.objective.head is None
     assert np.isnan(summary["aux_final"]) and summary["aux_zero_baseline"] > 0
@@ -77,7 +77,7 @@ def test_a_window_step_runs_the_backbone_once_and_matches_frame_by_frame(T):
     head = displacement_head_for(model, T).double()
     torch.nn.init.normal_(head.lin_disp.weight)
     frames = breathing_trajectory(12)
-    items = trajectory_windows(structures_from_frames(frames), T)[:4]
+    items = trajectory_windows(frames.to_data_list(), T)[:4]
     window = collate_windows(items, dtype=torch.float64)
     objective = FramesObjective(LossWeights(aux=1.0), TargetScales(), head=head, total_steps=10)
     calls = []

@@ -26,7 +26,7 @@ from mlffkit.papers.frames.objective import FramesObjective
 from mlffkit.training.data import BatchLoader, collate_windows, trajectory_windows
 from mlffkit.training.distributed import (DistributedContext, gather_objects,
                                           init_distributed, shutdown_distributed)
-from mlffkit.training.toy import PairPotential, ToyBatch, toy_trajectory
+from mlffkit.training.toy import PairPotential, toy_trajectory
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 DTYPE = torch.float64
@@ -46,7 +46,7 @@ def train_toy(context: DistributedContext | None = None, steps: int = 6,
     head = ToyDisplacementHead(window, hidden=16).to(DTYPE)
     items = trajectory_windows(toy_trajectory(48, n_atoms=4, seed=seed), window)
     loader = BatchLoader(items, global_batch,
-                         lambda chunk: collate_windows(chunk, ToyBatch, DTYPE),
+                         lambda chunk: collate_windows(chunk, DTYPE),
                          seed=seed, drop_last=True, rank=rank, world_size=world)
     objective = FramesObjective(ISO17_LOSS_WEIGHTS, head=head)
     config = TrainerConfig(max_steps=steps, lr=1e-2, scheduler="cosine", warmup_steps=2,

@@ -24,7 +24,6 @@ from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
-from mlffkit.training.data import structures_from_frames
 from mlffkit.papers.frames.hyperparameters import LEARNING_RATE, frames_loss_weights
 
 SET = "xtb-iso17"
@@ -64,7 +63,7 @@ def training_sources(p: dict, rng: np.random.Generator | None = None,
                                 n_val=p["n_val_per_isomer"], lag=p["lag"],
                                 seed=int(rng.integers(2**31)))
         sources.append((block, cut.windows(block, p["T"] + 1)))
-        val += structures_from_frames(block[cut.val])
+        val += block[cut.val].to_data_list()
     return sources, val
 
 

@@ -34,7 +34,6 @@ from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Experiment, names_from, one_of, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
-from mlffkit.training.data import structures_from_frames
 from mlffkit.papers.frames.hyperparameters import LEARNING_RATE, frames_loss_weights
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
@@ -106,7 +105,7 @@ def train_run(p: dict) -> Result:
     with torch_threads(p["threads"]):
         frames, split, test = _data(p)
         rows = split.windows(frames, p["T"] + 1)
-        val = structures_from_frames(frames[split.val])
+        val = frames[split.val].to_data_list()
         model, trainer, summary = ft.train(p, [(frames, rows)], val,
                                            frames_loss_weights("md17", p["molecule"]))
         with trainer.averaged_weights():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from mlffkit.training.data import LabelledBatch, Window
+from mlffkit.training.data import Window
 from mlffkit.training.losses import LossWeights, displacement_l2
 from mlffkit.training.normalisation import TargetScales
 from mlffkit.training.objectives import EnergyForceObjective, StepOutput
@@ -25,8 +25,10 @@ class FramesObjective(EnergyForceObjective, nn.Module):
     next frame's energy and forces predicted from the window. ``λ_aux`` starts at
     ``weights.aux`` and decays linearly to 0 at ``total_steps`` (App. A.1); the trainer sets
     ``total_steps`` to its own when left ``None``. A window of T = 1 is the baseline: primary
-    loss only (§3.4). A plain :class:`LabelledBatch` is scored as a single frame (use it for
-    validation on static frames). Metrics: those of :class:`EnergyForceObjective` plus
+    loss only (§3.4); so is a window with λ_aux = 0 and no head (the "T = 2 without the
+    auxiliary loss" control: the same windows and primary loss). The backbone runs once per
+    window (on ``Window.stacked``). A plain labelled batch (``AtomsBatch``) is scored as a
+    single frame (use it for validation on static frames). Metrics: those of :class:`EnergyForceObjective` plus
     ``aux`` (unweighted) and ``aux_weight``.
 
     ``head`` is the auxiliary head (:mod:`mlffkit.papers.frames.heads`; None when T = 1):
@@ -60,7 +62,7 @@ class FramesObjective(EnergyForceObjective, nn.Module):
         if self.head is None:
             raise ValueError("windows of T >= 2 need an auxiliary head: FramesObjective(..., "
                              "head=displacement_head_for(model, T))")
-        batches = [labelled.batch for labelled in sample.frames]
+        batches = sample.frames
         features = [prediction["features"] for prediction in predictions]
         if self.aux == "displacement":
             predicted = self.head.displacement(batches, features)
@@ -71,8 +73,8 @@ class FramesObjective(EnergyForceObjective, nn.Module):
                                   sample.next_frame)
         return loss
 
-    def __call__(self, model, sample: Window | LabelledBatch, step: int) -> StepOutput:
-        if isinstance(sample, LabelledBatch):
+    def __call__(self, model, sample, step: int) -> StepOutput:
+        if not isinstance(sample, Window):
             return EnergyForceObjective.__call__(self, model, sample, step)
         primary, metrics, predictions = self.primary(model, sample.frames, sample.stacked)
         loss = primary

@@ -24,8 +24,8 @@ from mlffkit import data
 from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, between, one_of,
                                           positive, resolve, run)
 from mlffkit.runtime import default_device
-from mlffkit.training.data import (BatchLoader, collate_structures, collate_windows,
-                                   structures_from_frames, window_items)
+from mlffkit.data.atoms import collate
+from mlffkit.training.data import BatchLoader, collate_windows, window_items
 from mlffkit.papers.frames.hyperparameters import BATCH_SIZE_BY_WINDOW
 from mlffkit.papers.frames.objective import AUX_TARGETS, FramesObjective
 from mlffkit.training.losses import LossWeights
@@ -64,18 +64,18 @@ def predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.nda
     model.eval()
     parameter = next(model.parameters())
     for start in range(0, len(structures), batch_size):
-        labelled = collate_structures(structures[start:start + batch_size],
-                                      dtype=parameter.dtype).to(parameter.device)
-        out = model(labelled.batch, forces=True)
+        batch = collate(structures[start:start + batch_size],
+                        dtype=parameter.dtype).to(parameter.device)
+        out = model(batch, forces=True)
         energies.append(out["energy"].detach().cpu().numpy())
-        forces.append(out["forces"].detach().cpu().numpy().reshape(len(labelled.energy), -1, 3))
+        forces.append(out["forces"].detach().cpu().numpy().reshape(batch.n_structures, -1, 3))
     return np.concatenate(energies), np.concatenate(forces)
 
 
 def test_errors(model, frames: data.Frames) -> dict[str, float]:
     """Energy MAE (meV per structure) and force MAE (meV/Å per component) on ``frames``,
     predicted in chunks of equal size (one molecule per ``frames``)."""
-    e_pred, f_pred = predict(model, structures_from_frames(frames))
+    e_pred, f_pred = predict(model, frames.to_data_list())
     return {"energy_mae_meV": 1e3 * float(np.mean(np.abs(e_pred - frames.energy))),
             "force_mae_meV_A": 1e3 * float(np.mean(np.abs(f_pred - frames.forces)))}
 
@@ -95,7 +95,7 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
         if rows.ndim != 2 or rows.shape[1] != T + 1 or len(rows) == 0:
             raise ValueError(f"{frames.source}: need window rows of shape (n >= 1, {T + 1}), "
                              f"got {rows.shape}")
-        items += window_items(structures_from_frames(frames), rows)
+        items += window_items(frames.to_data_list(), rows)
         used = np.unique(rows[:, :T])
         energies.append(frames.energy[used])
         numbers += [frames.numbers] * len(used)
@@ -117,7 +117,7 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     objective = FramesObjective(weights, scales, aux=p["aux"], head=head)
     loader = BatchLoader(items, p["batch_size"] or BATCH_SIZE_BY_WINDOW[T],
                          collate=collate_windows, seed=p["seed"])
-    val_loader = BatchLoader(val, 16, collate=collate_structures, shuffle=False)
+    val_loader = BatchLoader(val, 16, collate=collate, shuffle=False)
     # EMA with warm-up: a plain 0.999 decay keeps 0.999^n of the random initial weights, far
     # too much for runs of a few thousand steps
     trainer_config = TrainerConfig(max_epochs=p["epochs"], lr=p["lr"], scheduler="cosine",
