@@ -62,7 +62,7 @@ runs = result.tables["runs"]
 runs["Δt (fs)"] = 0.5 * runs["lag"]
 
 # %%
-pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to_frame()
+ft.parameter_table(params)
 
 # %% [markdown]
 # ## Errors by lag

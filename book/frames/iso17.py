@@ -74,7 +74,7 @@ runs["set"] = "xtb-iso17"
 # conformations) with Equiformer.
 
 # %%
-pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to_frame()
+ft.parameter_table(params)
 
 # %% [markdown]
 # ## Table 3: ours beside the paper
@@ -91,7 +91,7 @@ for split in ("within", "outside"):
         table = fa.mean_std_table(runs, column, ["set"])
         cells[(split, f"{quantity} ({unit})")] = table["xtb-iso17"]
 ours = pd.DataFrame(cells)
-ours.index = [f"{params['model']} {label} (ours, xtb-iso17)" for label in ours.index]
+ours.index = [f"{params['run']['model']} {label} (ours, xtb-iso17)" for label in ours.index]
 paper = pd.read_csv(book_file("frames/paper_md17_iso17.csv")).query("table == 'Table 3'").copy()
 paper["quantity"] = paper.metric.map({"energy_mae": "energy (meV)", "force_mae": "force (meV/Å)"})
 theirs = paper.pivot(index="model", columns=["split", "quantity"], values="value") * 1e3

@@ -101,7 +101,7 @@ labels = list(dict.fromkeys(runs["label"]))
 #   vanish beside $\lambda_F=80$).
 
 # %%
-pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to_frame()
+ft.parameter_table(params)
 
 # %% [markdown]
 # ## Figure 1, from the code
@@ -114,7 +114,7 @@ pd.Series({k: v for k, v in params.items() if k != "variants"}, name="value").to
 # %% tags=["hide-input"]
 def draw_overview(molecule: str = "aspirin", T: int = 2):
     frames = fm._train_source(molecule)
-    net = build_model(params["model"])
+    net = build_model(params["run"]["model"])
     groups = {k: sum(p.numel() for p in v) for k, v in net.parameter_groups().items()}
     groups["displacement_head"] = sum(p.numel() for p in displacement_head_for(net, T).parameters())
     head = sum(p.numel() for p in net.energy_head.parameters())
@@ -202,7 +202,7 @@ def paper_rows(metric: str) -> pd.DataFrame:
 for metric, column, unit in (("force_mae", "force_mae_meV_A", "meV/Å"),
                              ("energy_mae", "energy_mae_meV", "meV")):
     ours = fa.mean_std_table(runs, column, ["molecule"])
-    ours.index = [f"{params['model']} {label} (ours)" for label in ours.index]
+    ours.index = [f"{params['run']['model']} {label} (ours)" for label in ours.index]
     display(Markdown(f"**{metric.replace('_', ' ')} ({unit})**"))
     display(pd.concat([ours, paper_rows(metric).astype(str)]))
 

@@ -11,6 +11,7 @@ import mlffkit
 import mlffkit.papers  # noqa: F401  (registers the experiments)
 from mlffkit import cli, experiments
 from mlffkit.experiments import registry
+from mlffkit.experiments.config import Config, param
 from mlffkit.results import Result
 
 
@@ -82,15 +83,24 @@ def test_every_experiment_checks_before_computing(capsys, store, guarded, argv):
     assert guarded == [] and _stored(store) == []
 
 
+@dataclasses.dataclass(frozen=True)
+class Guarded(Config):
+    n: int = param(registry.positive())
+    names: list = param(registry.names_from(["a", "b"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Cheap(Config):
+    n: int = param(registry.positive())
+
+
 def test_a_registered_experiment_with_a_raising_compute_is_never_called(capsys, store,
                                                                         monkeypatch):
     def compute(params):
         raise AssertionError("compute called")
 
-    exp = registry.Experiment(
-        "guarded", "1", compute,
-        {p: {"n": 2, "names": ["a"]} for p in experiments.PROFILES},
-        constraints={"n": registry.positive(), "names": registry.names_from(["a", "b"])})
+    exp = registry.Experiment("guarded", "1", compute,
+                              {p: Guarded(n=2, names=["a"]) for p in experiments.PROFILES})
     monkeypatch.setitem(registry.EXPERIMENTS._entries, "guarded", exp)
     for profile in experiments.PROFILES:
         for setting in ("n=0", "n=1.0", "n=True", "names=a", "names=['c']"):
@@ -102,8 +112,8 @@ def test_a_registered_experiment_with_a_raising_compute_is_never_called(capsys, 
 
 def test_good_run_still_runs(capsys, store, monkeypatch):
     exp = registry.Experiment(
-        "cheap", "1", lambda p: Result(tables={"t": pd.DataFrame({"n": [p["n"]]})}),
-        {p: {"n": 2} for p in experiments.PROFILES}, constraints={"n": registry.positive()})
+        "cheap", "1", lambda p: Result(tables={"t": pd.DataFrame({"n": [p.n]})}),
+        {p: Cheap(n=2) for p in experiments.PROFILES})
     monkeypatch.setitem(registry.EXPERIMENTS._entries, "cheap", exp)
     code, out, _ = _main(capsys, "run", "cheap", "--profile", "book", "--set", "n=3")
     assert code == 0 and "# t: 1 rows" in out and "stored: key" in out

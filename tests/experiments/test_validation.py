@@ -9,6 +9,7 @@ import pytest
 import mlffkit.papers  # noqa: F401  (registers the experiments)
 from mlffkit import experiments
 from mlffkit.experiments import NotebookParameters, registry
+from mlffkit.experiments.config import Config, param
 from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.registry import Param, at_least, between, names_from, one_of, positive
 
@@ -112,7 +113,7 @@ def test_frames_md17_molecule_must_have_md17_data():
 
 @pytest.mark.parametrize("variants, words", [
     ([{"label": "x", "T": 2, "epochs": 0}], "variant 'x', molecule='ethanol': "
-                                             "frames_md17_run: epochs=0 is invalid"),
+                                             "epochs=0 is invalid"),
     ([{"label": "x", "T": 4}], "variant 'x', molecule='ethanol': .*T=4"),
     ([{"label": "x", "typo": 1}], "variant 'x'.*unknown parameter 'typo'"),
     ([{"label": "x"}, {"label": "x", "T": 2}], "distinct variant labels"),
@@ -146,7 +147,7 @@ def test_good_values_pass_unchanged():
     for name in experiments.names():
         exp = experiments.get(name)
         for profile in experiments.PROFILES:
-            assert experiments.resolve(name, profile) == dict(exp.profiles[profile])
+            assert experiments.resolve(name, profile) == exp.profiles[profile]
 
 
 def test_every_parameter_of_every_experiment_has_a_kind_and_its_profiles_pass():
@@ -154,7 +155,8 @@ def test_every_parameter_of_every_experiment_has_a_kind_and_its_profiles_pass():
         exp = experiments.get(name)
         assert set(exp.specs) == set(exp.parameters)
         for param, spec in exp.specs.items():
-            assert spec.kind in (int, float, bool, str, list, dict), (name, param)
+            assert spec.kind in (int, float, bool, str, list, dict) or issubclass(
+                spec.kind, Config), (name, param)
         for profile in experiments.PROFILES:
             exp.validate(exp.profiles[profile])
 
@@ -177,17 +179,24 @@ def test_model_presets_named_for_checks_are_the_models_presets():
     assert set(ft.MODEL_PRESETS) == set(PRESETS)
 
 
+@dataclasses.dataclass(frozen=True)
+class Seeds(Config):
+    seeds: int = param(positive())
+
+
+@dataclasses.dataclass(frozen=True)
+class W(Config):
+    w: object = param()
+
+
 def test_a_bad_profile_is_caught_when_the_experiment_is_created():
-    profiles = {"smoke": {"seeds": 0}, "book": {"seeds": 2}, "paper": {"seeds": 2}}
+    profiles = {"smoke": Seeds(0), "book": Seeds(2), "paper": Seeds(2)}
     with pytest.raises(ValueError, match="profile 'smoke' of x: seeds=0 is invalid: "
                                          "expected a positive int"):
-        registry.Experiment("x", "1", lambda p: None, profiles,
-                            constraints={"seeds": positive()})
-    with pytest.raises(ValueError, match="constraint for 'sedes'"):
-        registry.Experiment("x", "1", lambda p: None, profiles, constraints={"sedes": positive()})
+        registry.Experiment("x", "1", lambda p: None, profiles)
     with pytest.raises(ValueError, match="declare the kind of parameter 'w'"):
-        registry.Experiment("x", "1", lambda p: None, {p: {"w": None} for p in ("smoke", "book",
-                                                                                "paper")})
+        registry.Experiment("x", "1", lambda p: None, {p: W(None) for p in ("smoke", "book",
+                                                                            "paper")})
 
 
 def test_notebook_parameters_check_values_before_computing(monkeypatch):

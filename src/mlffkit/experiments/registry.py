@@ -1,11 +1,12 @@
-"""Experiments: one per paper table or figure, each a function ``params -> Result``.
+"""Experiments: one per paper table or figure, each a function ``config -> Result``.
 
-An :class:`Experiment` declares its profiles (``smoke``, ``book``, ``paper``: full parameter
-sets), what each parameter accepts (:class:`Param`), a code version (bumped when its numbers
-would change) and, where it reads files, the sha256 of each. :func:`run` resolves a profile
-plus overrides, checks every name and value (one clear ``ValueError`` line, before anything is
-computed or stored), and computes ``smoke`` directly while ``book`` and ``paper`` go through
-the results store.
+An :class:`Experiment` declares its profiles (``smoke``, ``book``, ``paper``: instances of
+its typed config, :class:`~mlffkit.experiments.config.Config`, whose fields say what they
+accept with a :class:`Param`), a code version (bumped when its numbers would change) and,
+where it reads files, the sha256 of each. :func:`run` resolves a profile plus overrides,
+checks every name and value (one clear ``ValueError`` line, before anything is computed or
+stored), and computes ``smoke`` directly while ``book`` and ``paper`` go through the results
+store, keyed on the config's canonical form (``Config.as_dict``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
+from mlffkit.experiments.config import Config
 from mlffkit.registries import Registry
 from mlffkit.results import Result, ResultsStore
 
@@ -159,38 +161,35 @@ def _infer(experiment: str, name: str, declared: Param, values: list) -> Param:
 
 @dataclass(frozen=True)
 class Experiment:
-    """An experiment: ``compute(params) -> Result`` and its profiles.
+    """An experiment: ``compute(config) -> Result`` and its profiles, one instance each of
+    the same :class:`Config` class.
 
-    ``constraints``: a :class:`Param` for parameters that accept less than their kind
-    (``seeds=positive()``, ``models=names_from(MODELS)``); every other parameter accepts any
-    value of the kind of its profile values. ``check(params)``: what is wrong with a
-    combination of values (``n_frames`` too short for ``max_T``), or None. The profiles
-    themselves are checked when the experiment is created.
+    A field declared with a :class:`Param` (``seeds: int = param(positive())``) accepts what
+    it says; any other accepts any value of the kind of its profile values.
+    ``check(config)``: what is wrong with a combination of values (``n_frames`` too short for
+    ``max_T``), or None. The profiles themselves are checked when the experiment is created.
     """
 
     name: str
     version: str
-    compute: Callable[[dict], Result]
-    profiles: Mapping[str, Mapping[str, Any]]
+    compute: Callable[[Config], Result]
+    profiles: Mapping[str, Config]
     description: str = ""
-    datasets: Callable[[dict], Mapping[str, str]] | None = None
+    datasets: Callable[[Config], Mapping[str, str]] | None = None
     stored_profiles: tuple[str, ...] = ("book", "paper")
-    constraints: Mapping[str, Param] = field(default_factory=dict)
-    check: Callable[[dict], str | None] | None = None
+    check: Callable[[Config], str | None] | None = None
     #: every parameter's :class:`Param` (the constraints, kinds inferred from the profiles)
     specs: Mapping[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if set(self.profiles) != set(PROFILES):
             raise ValueError(f"{self.name}: profiles must be exactly {PROFILES}")
-        names = {frozenset(p) for p in self.profiles.values()}
-        if len(names) != 1:
-            raise ValueError(f"{self.name}: every profile must set the same parameters")
-        unknown = sorted(set(self.constraints) - set(self.parameters))
-        if unknown:
-            raise ValueError(f"{self.name}: constraint for {unknown[0]!r}, which no profile "
-                             "sets")
-        specs = {n: _infer(self.name, n, self.constraints.get(n, Param()),
+        kinds = {type(p) for p in self.profiles.values()}
+        if len(kinds) != 1 or not issubclass(next(iter(kinds)), Config):
+            raise ValueError(f"{self.name}: every profile must be an instance of one Config "
+                             f"class, got {sorted(k.__name__ for k in kinds)}")
+        declared = self.config.specs()
+        specs = {n: _infer(self.name, n, declared[n] or Param(),
                            [self.profiles[p][n] for p in PROFILES]) for n in self.parameters}
         object.__setattr__(self, "specs", specs)
         for profile in PROFILES:
@@ -200,8 +199,13 @@ class Experiment:
                 raise ValueError(f"profile {profile!r} of {err}") from None
 
     @property
+    def config(self) -> type[Config]:
+        """The experiment's config class."""
+        return type(self.profiles["book"])
+
+    @property
     def parameters(self) -> tuple[str, ...]:
-        return tuple(sorted(self.profiles["book"]))
+        return tuple(sorted(self.config.field_names()))
 
     def validate(self, params: Mapping[str, Any]) -> None:
         """Raise a one-line ``ValueError`` naming the experiment, the parameter, its value,
@@ -213,7 +217,7 @@ class Experiment:
             if problem is not None:
                 raise ValueError(f"{self.name}: {name}={_short(value)} is invalid: {problem}"
                                  f"{self._hint(name, value)}")
-        problem = self.check(dict(params)) if self.check else None
+        problem = self.check(params) if self.check else None
         if problem is not None:
             raise ValueError(f"{self.name}: {problem}")
 
@@ -249,25 +253,26 @@ def get(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
-def resolve(name: str, profile: str = "book", **overrides: Any) -> dict[str, Any]:
-    """The full parameter set of ``profile`` with ``overrides`` applied, names and values
-    checked (a bad one is a one-line ``ValueError``; values are returned as given)."""
+def resolve(name: str, profile: str = "book", **overrides: Any) -> Config:
+    """The config of ``profile`` with ``overrides`` applied, names and values checked (a bad
+    one is a one-line ``ValueError``; values are kept as given)."""
     experiment = get(name)
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    unknown = sorted(set(overrides) - set(experiment.parameters))
+    valid = experiment.profiles[profile].accepted()
+    unknown = sorted(set(overrides) - set(valid))
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r} for {name}; valid: "
-                         f"profile, {', '.join(experiment.parameters)}")
-    params = dict(experiment.profiles[profile])
-    params.update(overrides)
+                         f"profile, {', '.join(valid)}")
+    params = experiment.profiles[profile].replace(**overrides)
     experiment.validate(params)
     return params
 
 
 def command(name: str, profile: str, params: Mapping[str, Any]) -> str:
     """The shell command that recomputes ``params`` (only the non-default ones are named)."""
-    defaults = get(name).profiles[profile]
+    defaults = get(name).profiles[profile].as_dict()
+    params = params.as_dict() if isinstance(params, Config) else params
     sets = [f"--set {shlex.quote(f'{k}={v!r}')}" for k, v in sorted(params.items())
             if defaults.get(k) != v]
     return " ".join(["mlffkit run", name, "--profile", profile, *sets])
@@ -279,13 +284,14 @@ def run(name: str, profile: str = "book", *, store: ResultsStore | None = None,
     experiment = get(name)
     params = resolve(name, profile, **overrides)
     if profile not in experiment.stored_profiles:
-        result = experiment.compute(dict(params))
-        result.record = {"experiment": name, "params": params, "stored": False}
+        result = experiment.compute(params)
+        result.record = {"experiment": name, "params": params.as_dict(), "stored": False}
         return result
     datasets = dict(experiment.datasets(params)) if experiment.datasets else {}
     return (store or ResultsStore()).load_or_run(
-        name, params, experiment.compute, code_version=experiment.version,
-        datasets=datasets, command=command(name, profile, params))
+        name, params.as_dict(), lambda _: experiment.compute(params),
+        code_version=experiment.version, datasets=datasets,
+        command=command(name, profile, params))
 
 
 @dataclass
@@ -323,7 +329,7 @@ def describe(experiments: Iterable[str] | None = None) -> str:
         exp = get(name)
         lines.append(f"{name} (v{exp.version}): {exp.description}")
         for profile in PROFILES:
-            lines.append(f"  {profile}: {dict(exp.profiles[profile])}")
+            lines.append(f"  {profile}: {exp.profiles[profile].as_dict()}")
         lines.append("  accepts: " + "; ".join(f"{n}: {exp.specs[n].expected()}"
                                                for n in exp.parameters))
     return "\n".join(lines)

@@ -51,6 +51,7 @@ import pandas as pd
 from ase import Atoms, units
 from tqdm import tqdm
 
+from mlffkit.experiments.config import Config, param
 from mlffkit.experiments.registry import (Experiment, at_least, names_from, one_of, positive,
                                           register)
 from mlffkit.results import Result
@@ -439,10 +440,32 @@ def _check(p: dict) -> str | None:
     return None
 
 
-_COMMON = dict(molecules=list(MOLECULES), potentials=list(POTENTIALS), n_starts=5,
-               dt_fs=MD17_TIMESTEP_FS, T_K=MD17_TEMPERATURE_K, tdamp_fs=50.0,
-               velocity_method="central", offset_stride=10, hr_bin_A=0.02, hr_max_A=10.0,
-               bond_threshold_A=0.5, lag_stride=2, threads=1)
+@dataclass(frozen=True)
+class EgraffMetricsConfig(Config):
+    """The EGraFFBench-metrics experiment's parameters."""
+
+    molecules: list = param(names_from(MOLECULES))
+    potentials: list = param(names_from(POTENTIALS))
+    n_starts: int = param(positive())               # MD runs per molecule and potential
+    steps: int = param(positive())                  # MD steps per run
+    shift_steps: int = param(at_least(0))           # length of the time-shifted DFT window
+    dt_fs: float = param(positive())
+    T_K: float = param(positive())
+    tdamp_fs: float = param(positive())
+    velocity_method: str = param(one_of(*VELOCITY_METHODS))
+    offset_stride: int = param(positive())
+    hr_bin_A: float = param(positive())
+    hr_max_A: float = param(positive())
+    bond_threshold_A: float = param(positive())
+    lag_stride: int = param(positive())
+    threads: int = param(positive())
+
+
+BOOK = EgraffMetricsConfig(
+    molecules=list(MOLECULES), potentials=list(POTENTIALS), n_starts=5, steps=400,
+    shift_steps=400, dt_fs=MD17_TIMESTEP_FS, T_K=MD17_TEMPERATURE_K, tdamp_fs=50.0,
+    velocity_method="central", offset_stride=10, hr_bin_A=0.02, hr_max_A=10.0,
+    bond_threshold_A=0.5, lag_stride=2, threads=1)
 
 EGRAFF_METRICS = register(Experiment(
     name="egraff_metrics",
@@ -452,18 +475,13 @@ EGRAFF_METRICS = register(Experiment(
     description="EGraFFBench Tables 2-3 metrics (EV, FV, JSD, WF) on MD17 with MMFF94, "
                 "GFN2-xTB and a time-shifted DFT reference",
     profiles={
-        "smoke": {**_COMMON, "molecules": ["ethanol"], "potentials": ["mmff94"], "n_starts": 2,
-                  "steps": 20, "shift_steps": 20, "offset_stride": 100},
-        "book": {**_COMMON, "steps": 400, "shift_steps": 400},
+        "smoke": BOOK.replace(molecules=["ethanol"], potentials=["mmff94"], n_starts=2,
+                              steps=20, shift_steps=20, offset_stride=100),
+        "book": BOOK,
         # the paper runs 5 x 1000 steps; against a 1000-frame reference, five starts and a
         # disjoint shifted window allow at most 450 steps each
-        "paper": {**_COMMON, "steps": 450, "shift_steps": 450},
+        "paper": BOOK.replace(steps=450, shift_steps=450),
     },
-    constraints={"molecules": names_from(MOLECULES), "potentials": names_from(POTENTIALS),
-                 "velocity_method": one_of(*VELOCITY_METHODS), "shift_steps": at_least(0),
-                 **{n: positive() for n in (
-                     "n_starts", "steps", "dt_fs", "T_K", "tdamp_fs", "offset_stride",
-                     "hr_bin_A", "hr_max_A", "bond_threshold_A", "lag_stride", "threads")}},
     check=_check,
 ))
 

@@ -13,6 +13,7 @@ the 7 held-out isomers, drawn once (``data_seed``). ISO17 hyperparameters (§A.3
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from mlffkit import data
 from mlffkit import reference as generate
 from mlffkit.files import sha256_of
 from mlffkit.papers.frames import training as ft
+from mlffkit.experiments.config import param
 from mlffkit.experiments.registry import Experiment, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
@@ -96,18 +98,36 @@ def train_run(p: dict) -> Result:
     return Result(tables={"run": pd.DataFrame([row]), "history": history})
 
 
-def compute(params: dict) -> Result:
-    runs = ft.sweep(RUN.name, params["runs_profile"], ft.shared_params(RUN, params), [{}],
-                    params["variants"], params["seeds"])
-    return Result(tables={"runs": runs})
+def compute(config: ft.SweepConfig) -> Result:
+    return Result(tables={"runs": ft.sweep(RUN.name, config)})
 
 
-_RUN_COMMON = dict(model="painn_book", aux="displacement", aux_weight=None, lr=LEARNING_RATE,
-                   batch_size=None, n_train_per_isomer=32, n_val_per_isomer=2, lag=1,
-                   n_within_per_isomer=10, n_other_per_isomer=40, data_seed=0,
-                   ema_decay=0.999, warmup_steps=0, normalise_displacement=True, threads=1,
-                   progress=True, T=1, seed=0)
+@dataclass(frozen=True)
+class ISO17RunConfig(ft.RunConfig):
+    """One FRAMES run on xtb-iso17 (per training isomer: frames for training and validation;
+    per test isomer: frames for the two test scenarios)."""
+
+    n_train_per_isomer: int = param(positive())
+    n_val_per_isomer: int = param(positive())
+    n_within_per_isomer: int = param(positive())
+    n_other_per_isomer: int = param(positive())
+
+
 BOOK_EPOCHS = 5
+BOOK_RUN = ISO17RunConfig(
+    model="painn_book", T=1, aux="displacement", aux_weight=None, lr=LEARNING_RATE,
+    batch_size=None, epochs=BOOK_EPOCHS, n_train_per_isomer=32, n_val_per_isomer=2, lag=1,
+    n_within_per_isomer=10, n_other_per_isomer=40, data_seed=0, ema_decay=0.999,
+    warmup_steps=0, normalise_displacement=True, threads=1, progress=True, seed=0)
+RUN_PROFILES = {
+    "smoke": BOOK_RUN.replace(model="schnet_book", n_train_per_isomer=3, n_val_per_isomer=1,
+                              n_within_per_isomer=1, n_other_per_isomer=2, epochs=1,
+                              progress=False),
+    "book": BOOK_RUN,
+    "paper": BOOK_RUN.replace(model="equiformer_md17", n_train_per_isomer=350,
+                              n_val_per_isomer=10, n_within_per_isomer=100,
+                              n_other_per_isomer=500, epochs=1500, warmup_steps=1000),
+}
 
 RUN = register(Experiment(
     name="frames_iso17_run",
@@ -115,36 +135,30 @@ RUN = register(Experiment(
     compute=train_run,
     datasets=datasets,
     description="one FRAMES training run (T, seed) on xtb-iso17",
-    profiles={
-        "smoke": {**_RUN_COMMON, "model": "schnet_book", "n_train_per_isomer": 3,
-                  "n_val_per_isomer": 1, "n_within_per_isomer": 1, "n_other_per_isomer": 2,
-                  "epochs": 1, "progress": False},
-        "book": {**_RUN_COMMON, "epochs": BOOK_EPOCHS},
-        "paper": {**_RUN_COMMON, "model": "equiformer_md17", "n_train_per_isomer": 350,
-                  "n_val_per_isomer": 10, "n_within_per_isomer": 100,
-                  "n_other_per_isomer": 500, "epochs": 1500, "warmup_steps": 1000},
-    },
-    constraints={**ft.RUN_CONSTRAINTS, **{n: positive() for n in (
-        "n_train_per_isomer", "n_val_per_isomer", "n_within_per_isomer",
-        "n_other_per_isomer")}},
+    profiles=RUN_PROFILES,
     check=ft.run_check,
 ))
 
 
-#: T = 1, 2, 3 and T = 1 with twice the epochs (as many optimiser steps as T = 2)
+#: T = 1, 2, 3 and the two controls (T = 1 with twice the epochs, T = 2 without aux)
 _VARIANTS = ft.table1_variants(BOOK_EPOCHS)
+
+
+def _sweep(profile: str, **changes) -> ft.SweepConfig:
+    return ft.SweepConfig(run=RUN_PROFILES[profile], runs_profile=profile, variants=[],
+                          seeds=1).replace(**changes)
+
 
 TABLE3 = register(Experiment(
     name="frames_iso17",
-    version="2",
+    version="3",
     compute=compute,
-    datasets=datasets,
+    datasets=lambda c: datasets(c["run"]),
     description="FRAMES Table 3 on xtb-iso17: within / outside distribution MAE, T = 1, 2, 3",
     profiles={
-        "smoke": ft.sweep_profile(RUN, "smoke", seeds=1, variants=_VARIANTS[:2]),
-        "book": ft.sweep_profile(RUN, "book", seeds=3, variants=_VARIANTS),
-        "paper": ft.sweep_profile(RUN, "paper", seeds=3, variants=ft.table1_variants(1500)),
+        "smoke": _sweep("smoke", seeds=1, variants=_VARIANTS[:2]),
+        "book": _sweep("book", seeds=3, variants=_VARIANTS),
+        "paper": _sweep("paper", seeds=3, variants=ft.table1_variants(1500)),
     },
-    constraints=ft.sweep_constraints(RUN),
     check=ft.sweep_check(RUN),
 ))

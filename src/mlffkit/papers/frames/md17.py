@@ -22,7 +22,7 @@ One training run (molecule, T, seed, ...) is a record of its own (experiment
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,8 @@ from mlffkit import data
 from mlffkit import reference as generate
 from mlffkit.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
 from mlffkit.papers.frames import training as ft
-from mlffkit.experiments.registry import Experiment, names_from, one_of, positive, register
+from mlffkit.experiments.config import param
+from mlffkit.experiments.registry import Experiment, one_of, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.papers.frames.hyperparameters import LEARNING_RATE, frames_loss_weights
@@ -117,23 +118,39 @@ def train_run(p: dict) -> Result:
     return Result(tables={"run": pd.DataFrame([row]), "history": history})
 
 
-def compute(params: dict) -> Result:
+def compute(config: ft.MoleculeSweepConfig) -> Result:
     """Every (molecule, variant, seed) run of a sweep, each loaded or trained and stored."""
-    runs = ft.sweep(RUN.name, params["runs_profile"], ft.shared_params(RUN, params),
-                    [{"molecule": m} for m in params["molecules"]], params["variants"],
-                    params["seeds"])
-    return Result(tables={"runs": runs})
+    return Result(tables={"runs": ft.sweep(RUN.name, config)})
 
 
-_RUN_COMMON = dict(dataset="md17", model="painn_book", aux="displacement", aux_weight=None,
-                   lr=LEARNING_RATE, batch_size=None, n_train=950, n_val=50, lag=1,
-                   test_min_index=2000, data_seed=0, ema_decay=0.999, warmup_steps=0,
-                   normalise_displacement=True, threads=1, progress=True, molecule="aspirin",
-                   T=1, seed=0)
+@dataclass(frozen=True)
+class MD17RunConfig(ft.RunConfig):
+    """One FRAMES run on MD17 (or our xtb-md17 trajectories)."""
+
+    dataset: str = param(one_of(*DATASETS))
+    molecule: str = param(one_of(*ALL_MOLECULES))
+    n_train: int = param(positive())
+    n_val: int = param(positive())
+    n_test: int = param(positive())
+    test_min_index: int = param(positive())    # test frames from this MD17 index (or frame) on
+
+
 BOOK_EPOCHS = 5
+BOOK_RUN = MD17RunConfig(
+    dataset="md17", molecule="aspirin", model="painn_book", T=1, aux="displacement",
+    aux_weight=None, lr=LEARNING_RATE, batch_size=None, epochs=BOOK_EPOCHS, n_train=950,
+    n_val=50, n_test=500, lag=1, test_min_index=2000, data_seed=0, ema_decay=0.999,
+    warmup_steps=0, normalise_displacement=True, threads=1, progress=True, seed=0)
+RUN_PROFILES = {
+    "smoke": BOOK_RUN.replace(model="schnet_book", n_train=24, n_val=8, n_test=16, epochs=1,
+                              progress=False),
+    "book": BOOK_RUN,
+    "paper": BOOK_RUN.replace(model="equiformer_md17", n_test=1000, epochs=1500,
+                              warmup_steps=1000),
+}
 
 
-def _run_check(p: dict) -> str | None:
+def _run_check(p) -> str | None:
     if p["dataset"] == "md17" and p["molecule"] not in MOLECULES:
         return (f"molecule {p['molecule']!r} has no MD17 training frames here (dataset "
                 f"'md17' has {', '.join(MOLECULES)}); use dataset='xtb-md17'")
@@ -146,56 +163,59 @@ RUN = register(Experiment(
     compute=train_run,
     datasets=lambda p: datasets({"molecules": [p["molecule"]], "dataset": p["dataset"]}),
     description="one FRAMES training run (molecule, T, seed) on MD17 frames 0-999 or xtb-md17",
-    profiles={
-        "smoke": {**_RUN_COMMON, "model": "schnet_book", "n_train": 24, "n_val": 8,
-                  "n_test": 16, "epochs": 1, "progress": False},
-        "book": {**_RUN_COMMON, "n_test": 500, "epochs": BOOK_EPOCHS},
-        "paper": {**_RUN_COMMON, "model": "equiformer_md17", "n_test": 1000, "epochs": 1500,
-                  "warmup_steps": 1000},
-    },
-    constraints={**ft.RUN_CONSTRAINTS, "dataset": one_of(*DATASETS),
-                 "molecule": one_of(*ALL_MOLECULES), "n_train": positive(),
-                 "n_val": positive(), "n_test": positive(), "test_min_index": positive()},
+    profiles=RUN_PROFILES,
     check=_run_check,
 ))
 
 
-def _sweep(name: str, description: str, smoke: dict, book: dict, paper: dict) -> Experiment:
+def _sweep(name: str, description: str, **sweeps: ft.MoleculeSweepConfig) -> Experiment:
     return register(Experiment(
-        name=name, version="3", compute=compute, datasets=datasets, description=description,
-        profiles={"smoke": ft.sweep_profile(RUN, "smoke", **smoke),
-                  "book": ft.sweep_profile(RUN, "book", **book),
-                  "paper": ft.sweep_profile(RUN, "paper", **paper)},
-        constraints=ft.sweep_constraints(RUN, molecules=names_from(ALL_MOLECULES)),
-        check=ft.sweep_check(RUN, lambda p: [{"molecule": m} for m in p["molecules"]])))
+        name=name, version="4", compute=compute, description=description,
+        datasets=lambda c: datasets({"molecules": c["molecules"], "dataset": c["run"]["dataset"]}),
+        profiles=sweeps, check=ft.sweep_check(RUN)))
+
+
+def _sweep_profiles(smoke: dict, book: dict, paper: dict) -> dict[str, ft.MoleculeSweepConfig]:
+    """Each profile's sweep: its runs start from that profile's run, with ``changes`` (sweep
+    fields or run parameters)."""
+    out = {}
+    for profile, changes in (("smoke", smoke), ("book", book), ("paper", paper)):
+        base = ft.MoleculeSweepConfig(run=RUN_PROFILES[profile], runs_profile=profile,
+                                      variants=[], seeds=1, molecules=[])
+        out[profile] = base.replace(**changes)
+    return out
 
 
 _SMOKE = dict(molecules=["ethanol"], seeds=1,
               variants=[ft.variant("T=1", T=1), ft.variant("T=2", T=2)])
 
 TABLE1 = _sweep(
-    "frames_md17", "FRAMES Table 1: energy/force MAE on MD17 for T = 1, 2, 3, and T = 1 with "
-    "twice the epochs (equal optimiser steps); runs stored one by one",
-    smoke=_SMOKE,
-    book=dict(molecules=list(MOLECULES), seeds=3, variants=ft.table1_variants(BOOK_EPOCHS)),
-    paper=dict(molecules=list(MOLECULES), seeds=3, variants=ft.table1_variants(1500)))
+    "frames_md17", "FRAMES Table 1: energy/force MAE on MD17 for T = 1, 2, 3, and the controls "
+    "(T = 1 with twice the epochs, T = 2 without the auxiliary loss); runs stored one by one",
+    **_sweep_profiles(
+        smoke=_SMOKE,
+        book=dict(molecules=list(MOLECULES), seeds=3, variants=ft.table1_variants(BOOK_EPOCHS)),
+        paper=dict(molecules=list(MOLECULES), seeds=3, variants=ft.table1_variants(1500))))
 
 ABLATION = _sweep(
     "frames_ablation", "FRAMES Table 2: auxiliary target displacement vs next frame's E, F "
     "(T = 2) on MD17",
-    smoke={**_SMOKE, "variants": [ft.variant("T=2, aux E,F next", T=2, aux="next_frame")]},
-    book=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS),
-    paper=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS))
+    **_sweep_profiles(
+        smoke={**_SMOKE, "variants": [ft.variant("T=2, aux E,F next", T=2, aux="next_frame")]},
+        book=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS),
+        paper=dict(molecules=list(MOLECULES), seeds=3, variants=ft.ABLATION_VARIANTS)))
 
 _XTB = dict(dataset="xtb-md17", test_min_index=4000)
 
 XTB_TABLE1 = _sweep(
     "frames_xtb_md17", "FRAMES Table 1 on our GFN2-xTB MD of all eight MD17 molecules: "
-    "T = 1, 2, 3, consecutive frames (0.5 fs), and T = 1 with twice the epochs",
-    smoke={**_SMOKE, **_XTB},
-    book=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3,
-              variants=ft.table1_variants(BOOK_EPOCHS)),
-    paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3, variants=ft.table1_variants(1500)))
+    "T = 1, 2, 3, consecutive frames (0.5 fs), and the two controls",
+    **_sweep_profiles(
+        smoke={**_SMOKE, **_XTB},
+        book=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3,
+                  variants=ft.table1_variants(BOOK_EPOCHS)),
+        paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3,
+                   variants=ft.table1_variants(1500))))
 
 #: frame-lag study (not in the paper): xtb-md17, training frames ``lag`` steps apart
 LAGS = (1, 4)
@@ -210,10 +230,11 @@ def _lag_variants(lags, epochs: int, control: bool = True) -> list[dict]:
 
 
 LAG = _sweep(
-    "frames_lag", "frame-lag study on xtb-md17: T = 1 vs T = 2 with training frames 1 or 4 "
-    "MD steps (0.5 or 2 fs) apart",
-    smoke={**_SMOKE, **_XTB, "variants": _lag_variants([1, 4], 1, control=False)},
-    book=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3,
-              variants=_lag_variants(LAGS, BOOK_EPOCHS)),
-    paper=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3,
-               variants=_lag_variants(LAGS, 1500)))
+    "frames_lag", "frame-lag study on xtb-md17: T = 1 vs T = 2 (and its controls) with "
+    "training frames 1 or 4 MD steps (0.5 or 2 fs) apart",
+    **_sweep_profiles(
+        smoke={**_SMOKE, **_XTB, "variants": _lag_variants([1, 4], 1, control=False)},
+        book=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3,
+                  variants=_lag_variants(LAGS, BOOK_EPOCHS)),
+        paper=dict(**_XTB, molecules=["aspirin", "ethanol"], seeds=3,
+                   variants=_lag_variants(LAGS, 1500))))

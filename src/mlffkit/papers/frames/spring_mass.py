@@ -26,6 +26,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from dataclasses import dataclass
+
+from mlffkit.experiments.config import Config, param
 from mlffkit.experiments.registry import SEED, Experiment, at_least, names_from, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
@@ -208,13 +211,32 @@ def summary(runs: pd.DataFrame, scale: float = 1e-9) -> pd.DataFrame:
     return table.reset_index()
 
 
-_COMMON = dict(models=list(MODELS), dt=0.1, substeps=100, noise_std=0.0, hidden=64,
-               lr=5e-4, aux_weight=1.0, data_seed=2026, threads=1, n_traj=200, n_frames=400,
-               test_trajectories=40, control_T=2)
+@dataclass(frozen=True)
+class SpringMassConfig(Config):
+    """The spring-mass experiment's parameters (what the paper leaves open, our choices)."""
+
+    seeds: int = param(positive())
+    max_T: int = param(positive())                 # longest window
+    control_T: int = param(at_least(0, int))       # T of the no-aux control (0: none)
+    models: list = param(names_from(MODELS))
+    n_train: int = param(positive())
+    n_test: int = param(positive())
+    n_traj: int = param(positive())                # oscillators simulated per seed
+    test_trajectories: int = param(positive(int))  # of them, held out for testing
+    n_frames: int = param(positive())
+    dt: float = param(positive())                  # time between frames (period 2π)
+    substeps: int = param(positive())              # velocity-Verlet steps per frame
+    noise_std: float = param(at_least(0))          # Gaussian noise on the input positions
+    hidden: int = param(positive())
+    epochs: int = param(positive())
+    batch_size: int = param(positive())
+    lr: float = param(positive())
+    aux_weight: float = param(at_least(0))         # initial λ_aux, decayed linearly to 0
+    data_seed: int = param(SEED)
+    threads: int = param(positive())
 
 
-
-def _check(p: dict) -> str | None:
+def _check(p: SpringMassConfig) -> str | None:
     if p["n_frames"] <= p["max_T"]:
         return (f"n_frames={p['n_frames']} leaves no window of max_T={p['max_T']} frames "
                 f"and a next frame; need n_frames > max_T")
@@ -226,26 +248,22 @@ def _check(p: dict) -> str | None:
     return None
 
 
+BOOK = SpringMassConfig(
+    seeds=10, max_T=6, control_T=2, models=list(MODELS), n_train=8000, n_test=2000, n_traj=200,
+    test_trajectories=40, n_frames=400, dt=0.1, substeps=100, noise_std=0.0, hidden=64,
+    epochs=100, batch_size=64, lr=5e-4, aux_weight=1.0, data_seed=2026, threads=1)
+
 SPRING_MASS = register(Experiment(
     name="spring_mass",
     version="2",
     compute=compute,
     description="FRAMES Table 4 / Fig. 2: force MSE vs window length T on a harmonic oscillator",
     profiles={
-        "smoke": {**_COMMON, "seeds": 2, "max_T": 3, "n_train": 256, "n_test": 128,
-                  "epochs": 3, "batch_size": 64, "n_traj": 20, "n_frames": 50,
-                  "test_trajectories": 5},
-        "book": {**_COMMON, "seeds": 10, "max_T": 6, "n_train": 8000, "n_test": 2000,
-                 "epochs": 100, "batch_size": 64},
-        "paper": {**_COMMON, "seeds": 10, "max_T": 6, "n_train": 8000, "n_test": 2000,
-                  "epochs": 500, "batch_size": 64},
+        "smoke": BOOK.replace(seeds=2, max_T=3, n_train=256, n_test=128, epochs=3, n_traj=20,
+                              n_frames=50, test_trajectories=5),
+        "book": BOOK,
+        "paper": BOOK.replace(epochs=500),
     },
-    constraints={**{n: positive() for n in (
-        "seeds", "max_T", "n_train", "n_test", "epochs", "batch_size", "hidden", "lr", "dt",
-        "substeps", "threads", "n_traj", "n_frames")},
-        "models": names_from(MODELS), "noise_std": at_least(0), "aux_weight": at_least(0),
-        "data_seed": SEED, "test_trajectories": positive(int),
-        "control_T": at_least(0, int)},
     check=_check,
 ))
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
 from mlffkit import data
-from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, between, one_of,
-                                          positive, resolve, run)
+from mlffkit.experiments.config import Config, param
+from mlffkit.experiments.registry import (SEED, Param, at_least, between, one_of, positive,
+                                          run)
 from mlffkit.runtime import default_device
 from mlffkit.data.atoms import collate
 from mlffkit.training.data import BatchLoader, collate_windows, window_items
@@ -32,22 +33,87 @@ from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import fit_target_scales
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
-#: run parameters every FRAMES run experiment has (the sweeps pass them through)
-RUN_KEYS = ("model", "aux", "aux_weight", "lr", "batch_size", "epochs", "ema_decay",
-            "warmup_steps", "normalise_displacement", "threads", "progress", "T", "seed")
-
 #: the model presets (``mlffkit.models.PRESETS``, named here so that checking a run's
 #: parameters does not import the models; a test keeps the two equal)
 MODEL_PRESETS = ("equiformer_md17", "equiformer_book", "painn", "painn_book", "schnet",
                  "schnet_book")
 
-#: what the run parameters every FRAMES run experiment has accept (besides their kind)
-RUN_CONSTRAINTS = {
-    "model": one_of(*MODEL_PRESETS), "aux": one_of(*AUX_TARGETS),
-    "aux_weight": at_least(0, float), "lr": positive(), "batch_size": positive(int),
-    "epochs": positive(), "ema_decay": between(0, 1, high_open=True),
-    "warmup_steps": at_least(0), "threads": positive(), "T": positive(), "seed": SEED,
-    "lag": positive(), "data_seed": SEED}
+
+@dataclass(frozen=True)
+class RunConfig(Config):
+    """What every FRAMES training run takes (its data set's config adds the data)."""
+
+    model: str = param(one_of(*MODEL_PRESETS))
+    T: int = param(positive())                      # window length (1: no auxiliary loss)
+    aux: str = param(one_of(*AUX_TARGETS))          # auxiliary target
+    aux_weight: float | None = param(at_least(0, float))  # None: the paper's λ_aux
+    lr: float = param(positive())
+    batch_size: int | None = param(positive(int))   # None: the paper's, by T
+    epochs: int = param(positive())
+    ema_decay: float = param(between(0, 1, high_open=True))
+    warmup_steps: int = param(at_least(0))
+    normalise_displacement: bool = param()
+    threads: int = param(positive())
+    progress: bool = param()
+    lag: int = param(positive())                    # MD steps between training frames
+    data_seed: int = param(SEED)
+    seed: int = param(SEED)
+
+
+@dataclass(frozen=True)
+class SweepConfig(Config):
+    """A sweep: the ``run`` every run starts from, its ``variants`` (dicts of a ``label``
+    and run parameters to change) and ``seeds`` seeds each; :meth:`runs` lists the run
+    configs explicitly. Run parameters given to :meth:`replace` change ``run``."""
+
+    run: RunConfig = param()
+    runs_profile: str = param(one_of("smoke", "book", "paper"))  # how its runs are stored
+    variants: list = param(Param(list, check=lambda v: _variants_problem(v),
+                                 text="a non-empty list of variants, dicts {'label': ..., "
+                                      "run parameters}"))
+    seeds: int = param(positive())
+
+    def accepted(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.field_names(), *self.run.field_names()} - {"seed"}))
+
+    def replace(self, **changes) -> "SweepConfig":
+        own = {k: v for k, v in changes.items() if k in self.field_names()}
+        for_run = {k: v for k, v in changes.items() if k not in own}
+        if for_run:
+            if "seed" in for_run or not set(for_run) <= set(self.run.field_names()):
+                return super().replace(**changes)  # the one-line unknown-parameter error
+            own["run"] = own.get("run", self.run).replace(**for_run)
+        return super().replace(**own)
+
+    def systems(self) -> list[dict]:
+        """The systems the variants run on (one, the run's own, unless a subclass has more)."""
+        return [{}]
+
+    def runs(self) -> list[tuple[dict, str, int, RunConfig]]:
+        """Every run of the sweep: (system, variant label, seed, its run config)."""
+        return [(system, v["label"], seed,
+                 self.run.replace(**system, **{k: x for k, x in v.items() if k != "label"},
+                                  seed=seed))
+                for system in self.systems() for v in self.variants for seed in range(self.seeds)]
+
+    def unit(self, label: str, seed: int = 0, **system) -> RunConfig:
+        """The run config of variant ``label``, ``seed`` on ``system``."""
+        for sys_, label_, seed_, config in self.runs():
+            if label_ == label and seed_ == seed and all(sys_.get(k) == v
+                                                         for k, v in system.items()):
+                return config
+        raise KeyError(f"no variant {label!r} (seed {seed}, {system or 'the run'}); the sweep "
+                       f"has {[v['label'] for v in self.variants]}")
+
+
+@dataclass(frozen=True)
+class MoleculeSweepConfig(SweepConfig):
+    """A sweep over ``molecules`` too (each run's ``molecule``)."""
+
+    molecules: list = param()
+
+    def systems(self) -> list[dict]:
+        return [{"molecule": m} for m in self.molecules]
 
 
 def run_check(p: dict) -> str | None:
@@ -205,60 +271,55 @@ def epoch_history(log: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["step", "kind"], kind="stable", ignore_index=True)
 
 
-def sweep(run_name: str, runs_profile: str, shared: dict, systems: list[dict],
-          variants: list[dict], seeds: int) -> pd.DataFrame:
-    """Load or train (and store) every (system, variant, seed) run of ``run_name``; one row
-    per run with the variant's ``label``. ``systems`` and ``variants`` are dicts of run
-    parameters (a variant may also set ``epochs``, ``aux``, ``lag``, ...)."""
+def sweep(run_name: str, config: SweepConfig) -> pd.DataFrame:
+    """Load or train (and store) every run of ``config`` with the run experiment
+    ``run_name``; one row per run with its variant's ``label``."""
     from tqdm.auto import tqdm
 
-    units = [(system, variant_, seed) for system in systems for variant_ in variants
-             for seed in range(seeds)]
     rows = []
-    for system, variant_, seed in tqdm(units, desc=run_name, unit="run",
-                                       disable=not shared.get("progress", True)):
-        unit = run_unit(run_name, runs_profile, shared, system, variant_, seed)
-        rows.append({"label": variant_["label"], **unit.tables["run"].iloc[0].to_dict()})
+    for _, label, _, run_config in tqdm(config.runs(), desc=run_name, unit="run",
+                                        disable=not config.run.progress):
+        unit = run_stored(run_name, config.runs_profile, run_config)
+        rows.append({"label": label, **unit.tables["run"].iloc[0].to_dict()})
     return pd.DataFrame(rows)
 
 
-def run_unit(run_name: str, runs_profile: str, shared: dict, system: dict, variant_: dict,
-             seed: int):
-    """One run of a sweep (loaded, or trained and stored): its ``run`` row and ``history``."""
-    params = {k: v for k, v in variant_.items() if k != "label"}
-    return run(run_name, runs_profile, **{**shared, **system, **params, "seed": seed})
+def run_stored(run_name: str, profile: str, config: RunConfig):
+    """One run (loaded, or trained and stored under ``profile``): its ``run`` row and
+    ``history``."""
+    return run(run_name, profile, **config.as_dict())
 
 
-def sweep_unit(run_experiment, sweep_params: dict, label: str, seed: int = 0, **system):
-    """The run of a sweep's ``sweep_params`` (a stored sweep record's ``params``) with variant
-    ``label``, ``seed`` and ``system`` (e.g. ``molecule="aspirin"``), e.g. for its history."""
-    variants = {v["label"]: v for v in sweep_params["variants"]}
-    if label not in variants:
-        raise KeyError(f"no variant {label!r}; the sweep has {list(variants)}")
-    return run_unit(run_experiment.name, sweep_params["runs_profile"],
-                    shared_params(run_experiment, sweep_params), system, variants[label], seed)
+def sweep_unit(run_experiment, sweep_params, label: str, seed: int = 0, **system):
+    """The stored run of a sweep (its config, or a stored sweep record's ``params``) with
+    variant ``label``, ``seed`` and ``system`` (e.g. ``molecule="aspirin"``), e.g. for its
+    history."""
+    config = sweep_config(run_experiment, sweep_params)
+    return run_stored(run_experiment.name, config.runs_profile,
+                      config.unit(label, seed, **system))
 
 
-def sweep_profile(run_experiment, profile: str, **sweep) -> dict:
-    """A sweep's ``profile``: the run experiment's ``profile`` parameters (less the sweep axes
-    molecule, T and seed), ``runs_profile`` and the sweep's own ``sweep`` parameters."""
-    run_params = {k: v for k, v in run_experiment.profiles[profile].items()
-                  if k not in ("molecule", "T", "seed")}
-    return {**run_params, "runs_profile": profile, **sweep}
+def sweep_config(run_experiment, params) -> SweepConfig:
+    """A sweep's config from a stored record's ``params`` (a dict) or the config itself."""
+    if isinstance(params, SweepConfig):
+        return params
+    kind = MoleculeSweepConfig if "molecules" in params else SweepConfig
+    return kind(**{**params, "run": run_experiment.config(**params["run"])})
 
 
-def shared_params(run_experiment, params: dict) -> dict:
-    """The run parameters a sweep's ``params`` carry (everything but the sweep axes)."""
-    return {k: v for k, v in params.items() if k in run_experiment.parameters}
-
-
-_VARIANTS_TEXT = "a non-empty list of variants, dicts {'label': ..., run parameters}"
+def parameter_table(params: dict) -> pd.DataFrame:
+    """A stored sweep's ``params`` as one table: its own (less the variants, shown with the
+    results) and its base run's, one row each."""
+    own = {k: v for k, v in params.items() if k not in ("run", "variants")}
+    rows = {**own, **{f"run: {k}": v for k, v in params["run"].items()}}
+    return pd.Series({k: repr(v) if isinstance(v, (list, dict)) else v
+                      for k, v in rows.items()}, name="value", dtype=object).to_frame()
 
 
 def _variants_problem(variants: list) -> str | None:
     if not variants or not all(isinstance(v, dict) and isinstance(v.get("label"), str)
                                for v in variants):
-        return f"expected {_VARIANTS_TEXT}"
+        return "expected a non-empty list of variants, dicts {'label': ..., run parameters}"
     labels = [v["label"] for v in variants]
     if len(set(labels)) != len(labels):
         return f"expected distinct variant labels, got {labels}"
@@ -267,29 +328,22 @@ def _variants_problem(variants: list) -> str | None:
     return None
 
 
-def sweep_constraints(run_experiment, **more: Param) -> dict[str, Param]:
-    """A sweep's constraints: its run experiment's for the run parameters it passes on,
-    ``seeds``, ``runs_profile``, ``variants`` and ``more``."""
-    shared = {k: v for k, v in run_experiment.specs.items()
-              if k not in ("molecule", "T", "seed")}
-    return {**shared, "seeds": positive(), "runs_profile": one_of(*PROFILES),
-            "variants": Param(list, check=_variants_problem, text=_VARIANTS_TEXT), **more}
-
-
-def sweep_check(run_experiment, systems=lambda params: [{}]):
-    """A sweep's ``check``: every run it would do (each of ``systems(params)``, each variant;
-    seed 0 stands for all) passes its run experiment's checks."""
-    def check(params: dict) -> str | None:
-        shared = shared_params(run_experiment, params)
-        for system in systems(params):
-            for variant_ in params["variants"]:
-                over = {k: v for k, v in variant_.items() if k != "label"}
-                try:
-                    resolve(run_experiment.name, params["runs_profile"],
-                            **{**shared, **system, **over, "seed": 0})
+def sweep_check(run_experiment):
+    """A sweep's ``check``: every run it would do passes its run experiment's checks."""
+    def check(config: SweepConfig) -> str | None:
+        try:
+            run_experiment.validate(config.run)
+        except ValueError as err:  # a bad run parameter given to the sweep
+            return str(err).removeprefix(f"{run_experiment.name}: ")
+        for system in config.systems():
+            for v in config.variants:
+                changes = {k: x for k, x in v.items() if k != "label"}
+                try:  # seed 0 stands for all
+                    run_experiment.validate(config.run.replace(**system, **changes, seed=0))
                 except ValueError as err:
-                    where = "".join(f", {k}={v!r}" for k, v in system.items())
-                    return f"variant {variant_['label']!r}{where}: {err}"
+                    where = "".join(f", {k}={x!r}" for k, x in system.items())
+                    message = str(err).removeprefix(f"{run_experiment.name}: ")
+                    return f"variant {v['label']!r}{where}: {message}"
         return None
     return check
 
