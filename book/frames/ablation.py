@@ -109,36 +109,8 @@ for metric in ("force_mae_meV_A", "energy_mae_meV"):
 for (metric, reference), table in tables.items():
     display(Markdown(f"**{metric}: ratio to {reference}**"), table.round(3))
 
-# %% tags=["hide-input"]
-def verdict() -> str:
-    key = ("force_mae_meV_A", "T=2, aux dp")
-    if key not in tables or tables[key].empty:
-        return "Not enough variants in this run for a verdict."
-    t = tables[key]
-    dp = int((t.verdict == "T=2, aux dp better").sum())
-    nf = int((t.verdict == "T=2, aux E,F next better").sum())
-    n = len(t)
-    base = tables.get(("force_mae_meV_A", "T=1"))
-    both = "" if base is None else (
-        f" Against T=1, the displacement target is better on "
-        f"{int((base[base.variant == 'T=2, aux dp'].verdict == 'T=2, aux dp better').sum())} "
-        f"and the next-frame target on "
-        f"{int((base[base.variant == 'T=2, aux E,F next'].verdict == 'T=2, aux E,F next better').sum())}"
-        f" of {n} molecules.")
-    if dp > n / 2 and nf == 0:
-        claim = "**Verdict: the paper's preference for the displacement target reproduces** "
-    elif dp > 0 and nf == 0:
-        claim = ("**Verdict: the paper's preference for the displacement target partly "
-                 "reproduces at this scale**: better where resolved, never worse ")
-    else:
-        claim = ("**Verdict: the paper's preference for the displacement target is not "
-                 "reproduced at this scale** ")
-    return (claim + f"(force MAE: displacement better on {dp}, next frame better on {nf}, "
-            f"indistinguishable on {n - dp - nf} of {n} molecules; 95% intervals over "
-            f"{runs.seed.nunique()} seeds).{both}")
-
-
-display(Markdown((fa.aux_hold(aux) or verdict())
+# %%
+display(Markdown((fa.aux_hold(aux) or fa.ablation_verdict(runs))
                  + " Both auxiliary targets train $T=2$ with the same batches and optimiser "
                  "steps, so this comparison is free of the step count that confounds $T=2$ "
                  "against $T=1$ (see the MD17 chapter)."))

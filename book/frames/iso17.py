@@ -117,9 +117,7 @@ display(fa.aux_summary(aux).round(3))
 # Each $T$ against $T=1$, paired by seed (geometric-mean ratio, 95% Student-t interval).
 
 # %%
-long = runs.melt(id_vars=["label", "seed"], var_name="quantity", value_name="mae",
-                 value_vars=[c for c in runs.columns if c.startswith(("within_", "outside_"))
-                             and "mae" in c])
+long = fa.iso17_long(runs)
 verdicts = fa.compare(long, "mae", reference="T=1", by=["quantity"])
 display(verdicts.round(3))
 
@@ -148,35 +146,8 @@ ax.set_ylabel("MAE ratio to T=1")
 ax.legend(fontsize=8)
 plt.show()
 
-# %% tags=["hide-input"]
-def verdict() -> str:
-    t2 = verdicts[verdicts.variant == "T=2"]
-    t3 = verdicts[verdicts.variant == "T=3"]
-    better = int((t2.verdict == "T=2 better").sum())
-    worse = int((t2.verdict == "T=1 better").sum())
-    text = (f"T=2 is better than T=1 on **{better} of {len(t2)}** test quantities and worse "
-            f"on {worse}")
-    if len(t3):
-        text += (f"; T=3 is worse than T=1 on {int((t3.verdict == 'T=1 better').sum())} and "
-                 f"better on {int((t3.verdict == 'T=3 better').sum())} of {len(t3)}")
-    claim = ("**Verdict: reproduced** on xtb-iso17 at this scale" if len(t2) and better == len(t2)
-             else "**Verdict: not reproduced** on xtb-iso17 at this scale: the paper's T=2 gain "
-                  "on all four numbers does not appear with 95% confidence")
-    text = f"{claim}. {text}."
-    for name, what in fa.CONTROLS.items():
-        reference = name.split(" vs ")[0]
-        if reference not in set(long["label"]):
-            continue
-        control = fa.compare(long[long.label.isin(["T=2", reference])], "mae",
-                             reference=reference, by=["quantity"])
-        wins = int((control.verdict == "T=2 better").sum())
-        losses = int((control.verdict == f"{reference} better").sum())
-        text += (f" Against {what}, T=2 is better on {wins} of {len(control)} quantities and "
-                 f"worse on {losses}.")
-    return text
-
-
-display(Markdown(fa.aux_hold(aux) or verdict()))
+# %%
+display(Markdown(fa.aux_hold(aux) or fa.iso17_verdict(runs)))
 
 # %% [markdown]
 # ## What remains different from the paper

@@ -159,30 +159,7 @@ plt.show()
 comparison = sm.compare_to_reference(runs, reference="T=2")
 display(comparison.round(4))
 
-lines = []
-for model, c in comparison.groupby("model", sort=False):
-    windows_only = c[~c["variant"].str.contains("no aux")]
-    worse = windows_only.loc[windows_only["verdict"] == "T=2 better", "variant"].tolist()
-    better = windows_only.loc[windows_only["verdict"] == windows_only["variant"] + " better",
-                              "variant"].tolist()
-    holds = len(worse) == len(windows_only)
-    text = (f"* **{model}**: the claim \"T=2 is best\" "
-            f"{'holds' if holds else 'does not hold'} in our runs "
-            f"(n = {runs[runs.model == model].seed.nunique()} seeds, "
-            f"{len(comparison)} comparisons corrected together). "
-            f"T=2 is better than {', '.join(worse) or 'no other T'}; "
-            f"{', '.join(better) or 'no T'} {'is' if len(better) == 1 else 'are'} better "
-            "than T=2.")
-    control = c[c["variant"].str.contains("no aux")]
-    for _, row in control.iterrows():
-        text += (f" Against its control ({row['variant']}, MSE ratio "
-                 f"{row['ratio_vs_ref']:.3g}, interval {row['ci_low']:.3g}-"
-                 f"{row['ci_high']:.3g}): " + {
-                     "T=2 better": "the auxiliary loss helps at T=2.",
-                     f"{row['variant']} better": "the auxiliary loss hurts at T=2.",
-                 }.get(row["verdict"], "no clear effect of the auxiliary loss at T=2."))
-    lines.append(text)
-display(Markdown("\n".join(lines)))
+display(Markdown(sm.verdict(runs)))
 
 # %% [markdown]
 # ### Reading the verdict

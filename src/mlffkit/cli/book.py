@@ -1,4 +1,4 @@
-"""``mlffkit book list|execute``: the book's chapters."""
+"""``mlffkit book list|execute|report``: the book's chapters and its reproducibility report."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ def cmd_execute(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from mlffkit.chapters import book_file
+    from mlffkit.papers.frames import report
+
+    path = book_file("reproducibility.md")
+    paper = pd.read_csv(book_file("frames/paper_md17_iso17.csv"))
+    matched = report.update(path, paper, check=args.check)
+    if args.check and not matched:
+        raise ValueError(f"{path}: the FRAMES rows differ from the stored records; run "
+                         "`mlffkit book report`")
+    print(f"{path}: {'unchanged' if matched else 'rewritten'}")
+    return 0
+
+
 def add_subparser(subparsers) -> None:
     """Add ``book execute|list`` to ``subparsers`` (from ``add_subparsers()``)."""
     book = subparsers.add_parser("book", help="the book's chapters").add_subparsers(
@@ -53,3 +69,7 @@ def add_subparser(subparsers) -> None:
     execute.add_argument("--out-dir", help="write executed notebooks here")
     execute.set_defaults(func=cmd_execute)
     book.add_parser("list", help="list the chapter scripts").set_defaults(func=cmd_list)
+    report = book.add_parser("report", help="regenerate the FRAMES rows of "
+                             "book/reproducibility.md from the stored records")
+    report.add_argument("--check", action="store_true", help="only compare")
+    report.set_defaults(func=cmd_report)

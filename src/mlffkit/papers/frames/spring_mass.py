@@ -292,3 +292,38 @@ def compare_to_reference(runs: pd.DataFrame, reference: str = "T=2", level: floa
                      "ci_low": np.exp(low), "ci_high": np.exp(high),
                      "interval_level": each, "verdict": verdict})
     return pd.DataFrame(rows)
+
+
+def verdict(runs: pd.DataFrame, reference: str = "T=2") -> "Verdict":
+    """Does "T=2 is best" hold, per model (:func:`compare_to_reference`), and does the
+    auxiliary loss make T=2 what it is (its no-aux control)? The status is the MLP's, the
+    network of the paper's Table 4."""
+    from mlffkit.papers.frames.analysis import Verdict
+
+    comparison = compare_to_reference(runs, reference=reference)
+    lines, status = [], "no verdict"
+    for model, c in comparison.groupby("model", sort=False):
+        windows_only = c[~c["variant"].str.contains("no aux")]
+        worse = windows_only.loc[windows_only["verdict"] == f"{reference} better",
+                                 "variant"].tolist()
+        better = windows_only.loc[windows_only["verdict"] == windows_only["variant"]
+                                  + " better", "variant"].tolist()
+        holds = len(worse) == len(windows_only)
+        if model == "mlp":
+            status = "reproduced" if holds else "not reproduced"
+        text = (f"* **{model}**: the claim \"{reference} is best\" "
+                f"{'holds' if holds else 'does not hold'} in our runs "
+                f"(n = {runs[runs.model == model].seed.nunique()} seeds, "
+                f"{len(comparison)} comparisons corrected together). "
+                f"{reference} is better than {', '.join(worse) or 'no other T'}; "
+                f"{', '.join(better) or 'no T'} {'is' if len(better) == 1 else 'are'} better "
+                f"than {reference}.")
+        for _, row in c[c["variant"].str.contains("no aux")].iterrows():
+            text += (f" Against its control ({row['variant']}, MSE ratio "
+                     f"{row['ratio_vs_ref']:.3g}, interval {row['ci_low']:.3g}-"
+                     f"{row['ci_high']:.3g}): " + {
+                         f"{reference} better": "the auxiliary loss helps at T=2.",
+                         f"{row['variant']} better": "the auxiliary loss hurts at T=2.",
+                     }.get(row["verdict"], "no clear effect of the auxiliary loss at T=2."))
+        lines.append(text)
+    return Verdict("\n".join(lines), status)
