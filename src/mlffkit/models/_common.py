@@ -108,16 +108,25 @@ class RadialBasis(nn.Module):
     """Expansion of interatomic distances (Å) in a fixed radial basis.
 
     ``gaussian``: exp(-(r - mu_k)^2 / (2 sigma^2)), mu_k evenly spaced on [0, cutoff],
-    sigma = spacing (Equiformer, SchNet). ``bessel``: sqrt(2/c) sin(k pi r / c) / r (DimeNet,
-    PaiNN). The basis is not cut off here; multiply by an :class:`Envelope`.
+    sigma = spacing (SchNet). ``bessel``: sqrt(2/c) sin(k pi r / c) / r (DimeNet, PaiNN).
+    ``expnorm``: PhysNet's exponential-normal functions as TorchMD-Net and the official
+    Equiformer MD17 models define them, ``f(r) exp(-beta (exp(-alpha r) - mu_k)^2)`` with
+    alpha = 5/c, mu_k evenly spaced on [exp(-c), 1], beta = (2 (1 - exp(-c)) / K)^-2 and f the
+    cosine cutoff, which this one basis includes. The others are not cut off here; multiply by
+    an :class:`Envelope`.
     """
 
     def __init__(self, cutoff: float, num_basis: int, kind: str = "gaussian"):
         super().__init__()
-        if kind not in ("gaussian", "bessel"):
-            raise ValueError(f"unknown radial basis {kind!r} (gaussian or bessel)")
+        if kind not in ("gaussian", "bessel", "expnorm"):
+            raise ValueError(f"unknown radial basis {kind!r} (gaussian, bessel or expnorm)")
         self.cutoff, self.num_basis, self.kind = float(cutoff), int(num_basis), kind
-        if kind == "gaussian":
+        if kind == "expnorm":
+            start = math.exp(-cutoff)
+            self.register_buffer("centres", torch.linspace(start, 1.0, num_basis))
+            self.register_buffer("beta", torch.tensor((2.0 / num_basis * (1.0 - start)) ** -2))
+            self.alpha = 5.0 / cutoff
+        elif kind == "gaussian":
             centres = torch.linspace(0.0, cutoff, num_basis)
             width = cutoff / max(num_basis - 1, 1)
             self.register_buffer("centres", centres)
@@ -129,6 +138,9 @@ class RadialBasis(nn.Module):
         r = r[:, None]
         if self.kind == "gaussian":
             return torch.exp(-0.5 * ((r - self.centres) / self.width) ** 2)
+        if self.kind == "expnorm":
+            cut = 0.5 * (torch.cos(r * math.pi / self.cutoff) + 1.0) * (r < self.cutoff)
+            return cut * torch.exp(-self.beta * (torch.exp(-self.alpha * r) - self.centres) ** 2)
         return math.sqrt(2.0 / self.cutoff) * torch.sin(self.freq * r) / r
 
 

@@ -159,7 +159,9 @@ def gate_for(irreps_out) -> Gate:
 
 class DepthwiseTensorProduct(nn.Module):
     """Channel-wise tensor product ``x_ij (x) Y(r_ij)`` with one weight per channel and path,
-    predicted per edge by a radial MLP and multiplied by the cutoff envelope.
+    predicted per edge by a radial MLP and multiplied by the cutoff envelope, or, with
+    ``internal_weights``, learned once and shared by every edge (e3nn's internal weights, as
+    in Equiformer's value tensor product).
 
     Mathematically e3nn's ``o3.TensorProduct`` with ``'uvu'`` instructions (component
     normalisation: coefficient ``sqrt(2 l_out + 1)`` times e3nn's Wigner 3j symbols; the same
@@ -178,6 +180,7 @@ class DepthwiseTensorProduct(nn.Module):
         num_basis: int,
         radial_hidden: int,
         radial_layers: int,
+        internal_weights: bool = False,
     ):
         super().__init__()
         self.irreps_in = o3.Irreps(irreps_in)
@@ -232,8 +235,12 @@ class DepthwiseTensorProduct(nn.Module):
                 index.extend(range(start, start + ir_out.dim))
         self.register_buffer("out_index", torch.tensor(index, dtype=torch.long), persistent=False)
         self.irreps_out = o3.Irreps([(entries[k][1], entries[k][0]) for k in order]).simplify()
-        sizes = [num_basis] + [radial_hidden] * radial_layers + [self.weight_numel]
-        self.radial = MLP(sizes, act="silu", layer_norm=True)
+        if internal_weights:
+            self.radial = None
+            self.weight = nn.Parameter(torch.randn(self.weight_numel))  # e3nn's initialisation
+        else:
+            sizes = [num_basis] + [radial_hidden] * radial_layers + [self.weight_numel]
+            self.radial = MLP(sizes, act="silu", layer_norm=True)
 
     def _apply(self, fn, recurse=True):
         # move the Clebsch-Gordan buffers to the new device but keep them in float64
@@ -262,7 +269,10 @@ class DepthwiseTensorProduct(nn.Module):
 
     def forward(self, x: torch.Tensor, edge) -> torch.Tensor:
         """``edge`` carries ``rbf`` (E, num_basis), ``sh`` (E, irreps_sh.dim), ``envelope`` (E,)."""
-        weight = self.radial(edge.rbf) * edge.envelope[:, None]
+        if self.radial is None:
+            weight = self.weight.to(x.dtype).expand(x.shape[0], -1)
+        else:
+            weight = self.radial(edge.rbf) * edge.envelope[:, None]
         return self.tensor_product(x, edge.sh, weight)
 
 

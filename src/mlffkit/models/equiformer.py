@@ -4,7 +4,9 @@ Written from the paper with e3nn 0.6. The pieces, in the paper's words:
 
 * **Embedding.** Atom-type embedding into the scalar channels plus an *edge-degree embedding*:
   the depth-wise tensor product of a constant with the spherical harmonics of every edge,
-  weighted by a radial network, summed over neighbours and divided by the average degree.
+  weighted by a radial network, summed over neighbours and divided by the square root of the
+  average degree (``avg_num_neighbors``, fitted on the training set by
+  ``Potential.fit_normalisation``), as the official code's ``ScaledScatter`` does.
 * **Equivariant graph attention** (:class:`EquivariantGraphAttention`). The message of edge
   j -> i starts as ``Linear_src(x_j) + Linear_dst(x_i)``, goes through a depth-wise tensor
   product (DTP) with the spherical harmonics ``Y(r_ij)`` (weights from a radial MLP of a radial
@@ -12,7 +14,10 @@ Written from the paper with e3nn 0.6. The pieces, in the paper's words:
   - *MLP attention*: scalars -> linear -> smooth leaky ReLU -> dot with a learned vector per
     head -> softmax over the neighbours j of i;
   - *non-linear message* (value): linear -> gate activation -> a second DTP with ``Y(r_ij)``
-    -> linear to ``num_heads x irreps_head``.
+    -> linear to ``num_heads x irreps_head``. As in the official code, this second DTP has
+    internal weights shared by every edge (``value_weights="internal"``); ``"radial"`` gives
+    it per-edge radial weights like the first (what this module did before; the FRAMES
+    displacement head keeps that form).
   Values are weighted by the attention of their head, summed over neighbours, the heads
   concatenated and projected back to the node irreps.
 * **Transformer block**: pre-norm with the *equivariant layer norm*, attention + residual,
@@ -21,7 +26,11 @@ Written from the paper with e3nn 0.6. The pieces, in the paper's words:
 The equivariant layers (linear, gate, depth-wise tensor product, layer norm) are in
 :mod:`mlffkit.models.e3layers`.
 
-Choices where we depart from, or fill in, the paper (all documented in ``hparams``):
+The radial basis is the official MD17 models' (``basis="expnorm"``: 32 exponential-normal
+functions with a cosine cutoff, TorchMD-Net's ``ExpNormalSmearing``).
+
+Choices where we depart from, or fill in, the paper and its code (all in ``hparams``; the list
+is repeated in the book's conventions page):
 
 * ``parity=True`` (default) builds the E(3) variant: spherical harmonics ``0e+1o+2e`` and, in
   the presets, node irreps ``128x0e+64x1o+32x2e`` (the paper's MD17 model is the SE(3)
@@ -128,6 +137,7 @@ class EquivariantGraphAttention(nn.Module):
         radial_layers: int,
         alpha_dim: int | None = None,
         irreps_out=None,
+        value_internal_weights: bool = False,
     ):
         super().__init__()
         irreps_node = o3.Irreps(irreps_node)
@@ -156,7 +166,8 @@ class EquivariantGraphAttention(nn.Module):
         self.alpha_dot = nn.Parameter(torch.randn(num_heads, self.alpha_dim) / math.sqrt(self.alpha_dim))
         self.gate = gate_for(irreps_node)
         self.lin_gate = Linear(self.dtp1.irreps_out, self.gate.irreps_in, biases=True)
-        self.dtp2 = DepthwiseTensorProduct(self.gate.irreps_out, irreps_sh, ir_value, **radial)
+        self.dtp2 = DepthwiseTensorProduct(self.gate.irreps_out, irreps_sh, ir_value, **radial,
+                                           internal_weights=value_internal_weights)
         self.lin_value = Linear(self.dtp2.irreps_out, self.irreps_value)
         self.proj = Linear(self.irreps_value, irreps_out, biases=True)
 
@@ -200,6 +211,7 @@ class TransformerBlock(nn.Module):
         radial_hidden,
         radial_layers,
         alpha_dim=None,
+        value_internal_weights=False,
     ):
         super().__init__()
         self.norm1 = EquivariantLayerNorm(irreps_node)
@@ -212,6 +224,7 @@ class TransformerBlock(nn.Module):
             radial_hidden,
             radial_layers,
             alpha_dim=alpha_dim,
+            value_internal_weights=value_internal_weights,
         )
         self.norm2 = EquivariantLayerNorm(irreps_node)
         self.ffn = EquivariantFeedForward(irreps_node, irreps_ffn)
@@ -222,7 +235,8 @@ class TransformerBlock(nn.Module):
 
 
 class EdgeDegreeEmbedding(nn.Module):
-    """Sum over neighbours of DTP(constant, Y(r_ij)) with radial weights, / average degree."""
+    """Sum over neighbours of DTP(constant, Y(r_ij)) with radial weights, divided by the
+    square root of the average degree (the official code's ``ScaledScatter``)."""
 
     def __init__(self, irreps_node, irreps_sh, num_basis, radial_hidden, radial_layers):
         super().__init__()
@@ -241,7 +255,7 @@ class EdgeDegreeEmbedding(nn.Module):
     def forward(self, edge: EdgeFeatures, avg_num_neighbors: torch.Tensor) -> torch.Tensor:
         ones = edge.sh.new_ones(edge.sh.shape[0], self.mul)
         summed = scatter_sum(self.dtp(ones, edge), edge.target, edge.n_nodes)
-        return self.lin(summed) / avg_num_neighbors
+        return self.lin(summed) / avg_num_neighbors.sqrt()
 
 
 @register_backbone("equiformer")
@@ -259,13 +273,14 @@ class Equiformer(Backbone):
         alpha_dim: int | None = None,
         irreps_ffn: str = "384x0e+192x1o+96x2e",
         num_basis: int = 32,
-        basis: str = "gaussian",
+        basis: str = "expnorm",
         envelope: str = "cosine",
         radial_hidden: int = 64,
         radial_layers: int = 2,
         parity: bool = True,
         avg_num_neighbors: float = 15.0,
         max_z: int = 100,
+        value_weights: str = "internal",
     ):
         hparams = arguments(locals())
         super().__init__()
@@ -274,6 +289,8 @@ class Equiformer(Backbone):
         irreps_node = o3.Irreps(irreps_node)
         if num_scalars(irreps_node) == 0:
             raise ValueError("irreps_node needs even scalars (0e) for the atom embedding")
+        if value_weights not in ("internal", "radial"):
+            raise ValueError(f"value_weights must be 'internal' or 'radial', got {value_weights!r}")
         self.irreps_out = self.irreps_hidden = irreps_node
         self.edge_embedding = EdgeEmbedding(cutoff, num_basis, lmax, basis, envelope, parity)
         irreps_sh = self.edge_embedding.irreps_sh
@@ -286,7 +303,8 @@ class Equiformer(Backbone):
         self.register_buffer("avg_num_neighbors", torch.tensor(float(avg_num_neighbors)))
         self.blocks = nn.ModuleList(
             TransformerBlock(
-                irreps_node, irreps_sh, irreps_head, num_heads, irreps_ffn, alpha_dim=alpha_dim, **radial
+                irreps_node, irreps_sh, irreps_head, num_heads, irreps_ffn, alpha_dim=alpha_dim,
+                value_internal_weights=value_weights == "internal", **radial
             )
             for _ in range(num_blocks)
         )

@@ -246,8 +246,9 @@ _HEAD_DEFAULTS = {"hidden": [64], "activation": "silu"}
 
 PRESETS: dict[str, dict] = {
     # Liao & Smidt's MD17 model (EGraFFBench Table 15), E(3) variant: 6 blocks, L_max 2,
-    # 128x0e+64x1o+32x2e, 4 heads of 32x0e+16x1o+8x2e, FFN 384x0e+192x1o+96x2e, 32 Gaussians,
-    # radial MLP 2x64, cutoff 5 Å, output MLP on 512 scalars.
+    # 128x0e+64x1o+32x2e, 4 heads of 32x0e+16x1o+8x2e, FFN 384x0e+192x1o+96x2e, 32
+    # exponential-normal radial functions (the official MD17 configs), radial MLP 2x64,
+    # cutoff 5 Å, output MLP on 512 scalars.
     "equiformer_md17": {
         "backbone": {"name": "equiformer"},
         "energy_head": {"hidden": [512], "activation": "silu"},

@@ -156,13 +156,15 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     from mlffkit.papers.frames.heads import displacement_head_for
 
     T = p["T"]
-    items, energies, numbers, forces, displacements = [], [], [], [], []
+    items, energies, numbers, forces, displacements, inputs = [], [], [], [], [], []
     for frames, rows in sources:
         if rows.ndim != 2 or rows.shape[1] != T + 1 or len(rows) == 0:
             raise ValueError(f"{frames.source}: need window rows of shape (n >= 1, {T + 1}), "
                              f"got {rows.shape}")
-        items += window_items(frames.to_data_list(), rows)
+        structures = frames.to_data_list()
+        items += window_items(structures, rows)
         used = np.unique(rows[:, :T])
+        inputs += [structures[k] for k in used]
         energies.append(frames.energy[used])
         numbers += [frames.numbers] * len(used)
         forces += list(frames.forces[used])
@@ -174,7 +176,10 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     # right after the model, so that a seeded run initialises both the same way; no head for
     # T = 1 or for the no-auxiliary-loss control (λ_aux = 0)
     head = displacement_head_for(model, T) if T > 1 and weights.aux != 0 else None
-    model.fit_normalisation(np.concatenate(energies), numbers, forces)
+    # the energy head's statistics, and (Equiformer) the average number of neighbours, from
+    # the training frames
+    model.fit_normalisation(np.concatenate(energies), numbers, forces,
+                            batches=[collate(inputs[k:k + 64]) for k in range(0, len(inputs), 64)])
     disp = np.concatenate([d.reshape(-1, 3) for d in displacements])
     if head is not None:
         head.fit_normalisation(disp)
