@@ -162,7 +162,7 @@ def test_verdict_judges_the_headline_where_the_paper_shows_it():
     runs = pd.concat([_table1_runs(0.8, 0.95, 0.9).assign(molecule=m) for m in "ab"])
     paper = fa.paper_directions(PAPER, "force_mae", ["a", "b"])
     table = fa.claims(runs, "mae", by=["molecule"], paper=paper)
-    assert "paper_beyond_std" in table and "goes this way on 1 of 2" in fa.claim_summary(table)
+    assert "paper_beyond_std" in table and "goes this way on 1 of 2 (1 beyond its ±)" in fa.claim_summary(table)
     assert "Where the paper itself shows the gain beyond its ± (a), ours holds on 1 of 1" \
         in fa.verdict(table)
     nowhere = fa.paper_directions(PAPER[PAPER.molecule == "b"], "force_mae", ["b"])

@@ -158,9 +158,10 @@ def claim_summary(table: pd.DataFrame) -> str:
                 f"opposite on {opposite}, unresolved on {len(t) - holds - opposite}.")
         if "paper_holds" in t and t["paper_holds"].notna().any():
             shown = t[t["paper_holds"].notna()]
-            line += (f" The paper's own Table 1 goes this way on "
-                     f"{int(shown['paper_holds'].astype(bool).sum())} of {len(shown)}, beyond "
-                     f"its ± on {int(shown['paper_beyond_std'].astype(bool).sum())}.")
+            way, beyond = shown["paper_holds"].astype(bool), shown["paper_beyond_std"].astype(bool)
+            line += (f" The paper's own Table 1 goes this way on {int(way.sum())} of "
+                     f"{len(shown)} ({int((way & beyond).sum())} beyond its ±), the other way "
+                     f"beyond its ± on {int((~way & beyond).sum())}.")
         lines.append(line)
     return "\n".join(lines)
 
