@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: env book chapters html smoke test reproduce clean
+.PHONY: env book chapters html smoke test reproduce publish check-html linkcheck clean
 
 env: $(STAMP)
 
@@ -29,6 +29,21 @@ html: env
 # notebooks (which load the stored book results).
 test: env
 	$(PY) -m pytest -q --nbval-lax tests book
+
+# The rendered pages in headless Chromium (after `make book`; apt install chromium):
+# formulas typeset, figures present, internal links and anchors resolve, provenance shown.
+check-html: env
+	$(PY) -m pytest -q tests/book
+
+# Sphinx's link check of the internal links (external ones are listed, not checked).
+linkcheck: env
+	$(VENV)/bin/jupyter-book build . --builder linkcheck
+
+# What the `book` workflow does, by hand: build from the stored results (nothing is trained)
+# and push _build/html to the gh-pages branch.
+publish: env
+	CI=true $(MAKE) book
+	$(VENV)/bin/ghp-import --no-jekyll --push --force _build/html
 
 # Recompute every stored result, ignoring the store.
 reproduce: env
