@@ -255,9 +255,12 @@ def aux_hold(aux: pd.DataFrame) -> Verdict | None:
                            "learns."), "on hold")
 
 
-def ablation_verdict(runs: pd.DataFrame, metric: str = "force_mae_meV_A") -> Verdict:
+def ablation_verdict(runs: pd.DataFrame, metric: str = "force_mae_meV_A",
+                     no_aux: pd.DataFrame | None = None) -> Verdict:
     """FRAMES Table 2: is the displacement target better than the next frame's energy and
-    forces (both at T = 2, same batches and steps), per molecule, paired by seed?"""
+    forces (both at T = 2, same batches and steps), per molecule, paired by seed? With
+    ``no_aux`` (runs labelled ``"T=2, no aux"``: the same windows without an auxiliary loss,
+    e.g. from the Table 1 sweep), each target is also read against no auxiliary loss at all."""
     labels = set(runs["label"])
     if not {"T=2, aux dp", "T=2, aux E,F next"} <= labels:
         return Verdict("Not enough variants in this run for a verdict.", "no verdict")
@@ -281,9 +284,22 @@ def ablation_verdict(runs: pd.DataFrame, metric: str = "force_mae_meV_A") -> Ver
     else:
         claim, status = ("**Verdict: the paper's preference for the displacement target is not "
                          "reproduced at this scale** "), "not reproduced"
-    return Verdict(claim + f"(force MAE: displacement better on {dp}, next frame better on "
-                   f"{nf}, indistinguishable on {n - dp - nf} of {n} molecules; 95% intervals "
-                   f"over {runs.seed.nunique()} seeds).{both}", status)
+    text = (claim + f"(force MAE: displacement better on {dp}, next frame better on {nf}, "
+            f"indistinguishable on {n - dp - nf} of {n} molecules; 95% intervals over "
+            f"{runs.seed.nunique()} seeds).{both}")
+    if no_aux is not None and len(no_aux):
+        pair = pd.concat([runs[runs.label != "T=1"], no_aux.assign(label="T=2, no aux")])
+        c = compare(pair, metric, reference="T=2, no aux", by=["molecule"])
+        counts = {v: (int((c[c.variant == v].verdict == f"{v} better").sum()),
+                      int((c[c.variant == v].verdict == "T=2, no aux better").sum()))
+                  for v in ("T=2, aux dp", "T=2, aux E,F next")}
+        (dp_win, dp_loss), (nf_win, nf_loss) = counts.values()
+        text += (f" Against the same windows without any auxiliary loss, the displacement "
+                 f"target is better on {dp_win} and worse on {dp_loss}, the next-frame target "
+                 f"better on {nf_win} and worse on {nf_loss} of {n} molecules")
+        text += (": the preference says that the next-frame target hurts, not that the "
+                 "displacement target helps." if dp_win == 0 and nf_loss > 0 else ".")
+    return Verdict(text, status)
 
 
 def iso17_long(runs: pd.DataFrame) -> pd.DataFrame:

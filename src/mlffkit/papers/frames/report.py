@@ -72,10 +72,14 @@ def _table1(name: str, paper: pd.DataFrame | None) -> tuple[str, str]:
 
 
 def _ablation() -> tuple[str, str]:
+    from mlffkit.papers.frames import md17 as fm
+
     result = _load("frames_ablation")
     runs = result.tables["runs"]
     aux_text, hold = _aux(runs)
-    verdict = hold or fa.ablation_verdict(runs)
+    no_aux = ft.sweep(fm.RUN.name, ft.sweep_config(fm.RUN, result.record["params"]).replace(
+        variants=[ft.variant("T=2, no aux", T=2, aux_weight=0.0)]))
+    verdict = hold or fa.ablation_verdict(runs, no_aux=no_aux)
     t = fa.compare(runs[runs.label != "T=1"], "force_mae_meV_A", reference="T=2, aux dp",
                    by=["molecule"])
     dp = int((t.verdict == "T=2, aux dp better").sum())
