@@ -26,9 +26,10 @@ html: env
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # Unit tests, every chapter at profile=smoke (tests/test_book.py), nbval over the committed
-# notebooks (which load the stored book results).
+# notebooks (which load the stored book results), then Sphinx's check of the internal links.
 test: env
 	$(PY) -m pytest -q --nbval-lax tests book
+	$(MAKE) linkcheck
 
 # The rendered pages in headless Chromium (after `make book`; apt install chromium):
 # formulas typeset, figures present, internal links and anchors resolve, provenance shown.
@@ -37,7 +38,7 @@ check-html: env
 
 # Sphinx's link check of the internal links (external ones are listed, not checked).
 linkcheck: env
-	$(VENV)/bin/jupyter-book build . --builder linkcheck
+	$(VENV)/bin/jupyter-book build . --builder linkcheck --path-output _build/linkcheck
 
 # What the `book` workflow does, by hand: build from the stored results (nothing is trained)
 # and push _build/html to the gh-pages branch.
