@@ -10,7 +10,8 @@ from .args import assignment
 def cmd_run(args: argparse.Namespace) -> int:
     from mlffkit import experiments, papers  # noqa: F401  (papers register the experiments)
 
-    result = experiments.run(args.experiment, args.profile, **dict(args.set or []))
+    result = experiments.run(args.experiment, args.profile, scheduler=args.scheduler,
+                             **dict(args.set or []))
     prov = result.provenance
     for name, table in result.tables.items():
         print(f"# {name}: {len(table)} rows")
@@ -35,6 +36,8 @@ def add_subparser(subparsers) -> None:
     run.add_argument("--profile", default="book", choices=("smoke", "book", "paper"))
     run.add_argument("--set", action="append", type=assignment, metavar="NAME=VALUE")
     run.add_argument("--show", type=int, default=10, help="rows of each table to print")
+    run.add_argument("--scheduler", help="compute a sweep's runs on Dask first: 'local', "
+                     "'local:N' (N worker processes) or a scheduler address")
     run.set_defaults(func=cmd_run)
 
     exps = subparsers.add_parser("experiments", help="list experiments and their profiles")

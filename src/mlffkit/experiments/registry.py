@@ -178,6 +178,9 @@ class Experiment:
     datasets: Callable[[Config], Mapping[str, str]] | None = None
     stored_profiles: tuple[str, ...] = ("book", "paper")
     check: Callable[[Config], str | None] | None = None
+    #: for a sweep: its runs as ``(run experiment, profile, run config)``, so that they can be
+    #: computed in parallel (``run(..., scheduler=...)``) before the sweep gathers them
+    runs: Callable[[Config], list[tuple[str, str, Config]]] | None = None
     #: every parameter's :class:`Param` (the constraints, kinds inferred from the profiles)
     specs: Mapping[str, Param] = field(init=False, repr=False, compare=False)
 
@@ -279,10 +282,23 @@ def command(name: str, profile: str, params: Mapping[str, Any]) -> str:
 
 
 def run(name: str, profile: str = "book", *, store: ResultsStore | None = None,
-        **overrides: Any) -> Result:
-    """Run (or load) an experiment at a profile, with parameter overrides."""
+        scheduler: str | None = None, **overrides: Any) -> Result:
+    """Run (or load) an experiment at a profile, with parameter overrides. With a
+    ``scheduler`` (``"local:2"``, a Dask address: :mod:`mlffkit.experiments.distributed`), a
+    sweep's runs are first computed on Dask workers, each stored as it finishes."""
     experiment = get(name)
     params = resolve(name, profile, **overrides)
+    if scheduler is not None:
+        if experiment.runs is None:
+            raise ValueError(f"{name} is not a sweep of stored runs; run it without a scheduler")
+        if store is not None:
+            raise ValueError("a scheduler's workers use the default results store "
+                             "(MLFFKIT_RESULTS_DIR), not a store object")
+        from mlffkit.experiments.distributed import compute_runs
+
+        module = experiment.compute.__module__
+        compute_runs([(module, run_name, run_profile, config.as_dict())
+                      for run_name, run_profile, config in experiment.runs(params)], scheduler)
     if profile not in experiment.stored_profiles:
         result = experiment.compute(params)
         result.record = {"experiment": name, "params": params.as_dict(), "stored": False}

@@ -171,6 +171,7 @@ RUN = register(Experiment(
 def _sweep(name: str, description: str, **sweeps: ft.MoleculeSweepConfig) -> Experiment:
     return register(Experiment(
         name=name, version="4", compute=compute, description=description,
+        runs=lambda c: [(RUN.name, c.runs_profile, run) for *_, run in c.runs()],
         datasets=lambda c: datasets({"molecules": c["molecules"], "dataset": c["run"]["dataset"]}),
         profiles=sweeps, check=ft.sweep_check(RUN)))
 
