@@ -80,13 +80,8 @@ def _ablation() -> tuple[str, str]:
     no_aux = ft.sweep(fm.RUN.name, ft.sweep_config(fm.RUN, result.record["params"]).replace(
         variants=[ft.variant("T=2, no aux", T=2, aux_weight=0.0)]))
     verdict = hold or fa.ablation_verdict(runs, no_aux=no_aux)
-    t = fa.compare(runs[runs.label != "T=1"], "force_mae_meV_A", reference="T=2, aux dp",
-                   by=["molecule"])
-    dp = int((t.verdict == "T=2, aux dp better").sum())
-    nf = int((t.verdict == "T=2, aux E,F next better").sum())
-    return verdict.status, (f"{_setting(result.record['params'])}; {aux_text}; the "
-                            f"displacement target is better on {dp} and the next-frame target "
-                            f"on {nf} of {len(t)} molecules (same steps for both)")
+    text = str(verdict).replace("**", "").replace("Verdict: ", "")
+    return verdict.status, f"{_setting(result.record['params'])}; {aux_text}. {text[0].upper()}{text[1:]}"
 
 
 def _iso17() -> tuple[str, str]:
