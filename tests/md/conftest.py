@@ -1,9 +1,30 @@
 """Tiny ASE calculators for MD tests: free particles, a harmonic well, a runaway force, and one
-that fails."""
+that fails; and a run killed with SIGKILL once its output has grown."""
+
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 from ase.calculators.calculator import Calculator, all_changes
+
+
+@pytest.fixture
+def kill_when_written():
+    """``kill(script, argument, path, size)``: run ``python -c script argument`` and SIGKILL
+    it once ``path`` holds more than ``size`` bytes (failing if it exits or 60 s pass)."""
+    def kill(script: str, argument: str, path, size: int) -> None:
+        process = subprocess.Popen([sys.executable, "-c", script, argument])
+        try:
+            deadline = time.monotonic() + 60
+            while not (path.exists() and path.stat().st_size > size):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+        finally:
+            process.kill()
+            process.wait()
+    return kill
 
 
 class FreeParticles(Calculator):

@@ -1,10 +1,7 @@
 """simulate_batched(): the same trajectories as simulate, independent replicas, energy
 conservation, Langevin temperature, per-replica stops, and simulate's fault promises."""
 
-import subprocess
-import sys
 import textwrap
-import time
 import warnings
 
 import numpy as np
@@ -413,20 +410,11 @@ KILLED = textwrap.dedent("""
 """)
 
 
-def test_a_run_killed_with_sigkill_leaves_readable_trajectories(tmp_path):
+def test_a_run_killed_with_sigkill_leaves_readable_trajectories(tmp_path, kill_when_written):
     """Two replicas of 108 Cu atoms (about 17 kB a frame): SIGKILL once 3 frames of replica 1
     are on disk; every complete frame of both replicas reads back."""
-    pattern = str(tmp_path / "killed_{replica}.xyz")
-    process = subprocess.Popen([sys.executable, "-c", KILLED, pattern])
-    second = tmp_path / "killed_1.xyz"
-    try:
-        deadline = time.monotonic() + 60
-        while not (second.exists() and second.stat().st_size > 50_000):
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-    finally:
-        process.kill()
-        process.wait()
+    kill_when_written(KILLED, str(tmp_path / "killed_{replica}.xyz"),
+                      tmp_path / "killed_1.xyz", 50_000)
     for i in range(2):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")                  # the cut may fall between frames

@@ -1,10 +1,7 @@
 """simulate() under faults: bad input is refused in one line, non-finite states stop the run,
 existing outputs are kept, and a killed run leaves a readable trajectory."""
 
-import subprocess
-import sys
 import textwrap
-import time
 import warnings
 
 import numpy as np
@@ -222,19 +219,11 @@ KILLED = textwrap.dedent("""
 """)
 
 
-def test_a_run_killed_with_sigkill_leaves_a_readable_trajectory(tmp_path):
+def test_a_run_killed_with_sigkill_leaves_a_readable_trajectory(tmp_path, kill_when_written):
     """256 Cu atoms (about 40 kB a frame): SIGKILL once 3 frames are on disk; every frame
     written before the kill reads back."""
     path = tmp_path / "killed.xyz"
-    process = subprocess.Popen([sys.executable, "-c", KILLED, str(path)])
-    try:
-        deadline = time.monotonic() + 60
-        while not (path.exists() and path.stat().st_size > 120_000):
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-    finally:
-        process.kill()
-        process.wait()
+    kill_when_written(KILLED, str(path), path, 120_000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                      # the cut may fall between frames
         frames = read_trajectory(path)
