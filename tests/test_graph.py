@@ -53,6 +53,14 @@ def test_invalid_batches_are_rejected():
         AtomsData.from_arrays(torch.zeros(3, 3), [1, 1])
     with pytest.raises(ValueError, match="pbc given without a cell"):
         AtomsData.from_arrays(torch.zeros(3, 3), [1, 1, 1], pbc=[True, True, True])
+    ones, zeros = torch.ones(3, dtype=torch.long), torch.zeros(3, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"pos must have shape \(N, 3\)"):
+        assemble(torch.zeros(3, 2), ones, zeros, 1)
+    with pytest.raises(ValueError, match="both be given"):
+        assemble(torch.zeros(3, 3), ones, zeros, 1, cell=torch.eye(3)[None])
+    with pytest.raises(ValueError, match="must have shapes"):
+        assemble(torch.zeros(3, 3), ones, zeros, 2, cell=torch.eye(3)[None],
+                 pbc=torch.ones(1, 3, dtype=torch.bool))
 
 
 def test_the_container_is_pyg_data():

@@ -115,10 +115,7 @@ for (metric, reference), table in tables.items():
 # configurations).
 
 # %%
-no_aux_sweep = ft.sweep_config(fm.RUN, params).replace(
-    variants=[ft.variant("T=2, no aux", T=2, aux_weight=0.0)])
-no_aux = ft.sweep(fm.RUN.name, no_aux_sweep)
-display(Markdown((fa.aux_hold(aux) or fa.ablation_verdict(runs, no_aux=no_aux))
+display(Markdown((fa.aux_hold(aux) or fa.ablation_verdict(runs, no_aux=fm.no_aux_runs(params)))
                  + " Both auxiliary targets train $T=2$ with the same batches and optimiser "
                  "steps, so this comparison is free of the step count that confounds $T=2$ "
                  "against $T=1$ (see the MD17 chapter)."))

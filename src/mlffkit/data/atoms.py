@@ -172,7 +172,19 @@ def collate(structures: Sequence[AtomsData], dtype: torch.dtype | None = None) -
 def assemble(pos: torch.Tensor, numbers: torch.Tensor, batch: torch.Tensor,
              n_structures: int, cell=None, pbc=None) -> AtomsBatch:
     """A batch from already concatenated fields, ``batch`` (N,) the structure of each atom
-    (MD's hot path: no per-structure objects, no neighbour caches)."""
+    (MD's hot path: no per-structure objects, no neighbour caches). Shapes are checked:
+    ``pos`` (N, 3), ``numbers`` and ``batch`` (N,), ``cell`` (B, 3, 3) and ``pbc`` (B, 3)
+    together or not at all."""
+    if pos.ndim != 2 or pos.shape[-1] != 3:
+        raise ValueError(f"pos must have shape (N, 3), got {tuple(pos.shape)}")
+    if numbers.shape != (pos.shape[0],) or batch.shape != (pos.shape[0],):
+        raise ValueError("numbers and batch must have shape (N,) matching pos")
+    if (cell is None) != (pbc is None):
+        raise ValueError("cell and pbc must both be given or both be None")
+    if cell is not None and (cell.shape != (n_structures, 3, 3)
+                             or pbc.shape != (n_structures, 3)):
+        raise ValueError(f"cell and pbc must have shapes ({n_structures}, 3, 3) and "
+                         f"({n_structures}, 3), got {tuple(cell.shape)} and {tuple(pbc.shape)}")
     out = _PyGBatch(_base_cls=AtomsData, pos=pos, numbers=numbers, batch=batch)
     out._num_graphs = int(n_structures)
     if cell is not None:
@@ -228,6 +240,6 @@ def batch_from_arrays(positions, numbers, cell=None, pbc=None, dtype: torch.dtyp
         pbc = pbc.to(torch.bool).expand(n_frames, 3).clone() if pbc.ndim == 1 else pbc
     elif pbc is not None:
         raise ValueError("pbc given without a cell")
-    index = torch.arange(n_frames).repeat_interleave(n_atoms)
+    index = _sizes_to_index(torch.full((n_frames,), n_atoms))
     return assemble(positions.reshape(-1, 3), numbers.repeat(n_frames), index, n_frames, cell,
                     pbc).to(device)

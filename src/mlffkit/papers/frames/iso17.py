@@ -161,5 +161,5 @@ TABLE3 = register(Experiment(
         "paper": _sweep("paper", seeds=3, variants=ft.table1_variants(1500)),
     },
     check=ft.sweep_check(RUN),
-    runs=lambda c: [(RUN.name, c.runs_profile, run) for *_, run in c.runs()],
+    runs=lambda c: c.stored_runs(RUN.name),
 ))

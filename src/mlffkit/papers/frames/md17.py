@@ -171,7 +171,7 @@ RUN = register(Experiment(
 def _sweep(name: str, description: str, **sweeps: ft.MoleculeSweepConfig) -> Experiment:
     return register(Experiment(
         name=name, version="4", compute=compute, description=description,
-        runs=lambda c: [(RUN.name, c.runs_profile, run) for *_, run in c.runs()],
+        runs=lambda c: c.stored_runs(RUN.name),
         datasets=lambda c: datasets({"molecules": c["molecules"], "dataset": c["run"]["dataset"]}),
         profiles=sweeps, check=ft.sweep_check(RUN)))
 
@@ -217,6 +217,14 @@ XTB_TABLE1 = _sweep(
                   variants=ft.table1_variants(BOOK_EPOCHS)),
         paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3,
                    variants=ft.table1_variants(1500))))
+
+def no_aux_runs(sweep_params) -> pd.DataFrame:
+    """The "T=2, no aux" runs (the same windows, no auxiliary loss) of a sweep's molecules
+    and seeds: the control the Table 2 ablation reads each auxiliary target against."""
+    config = ft.sweep_config(RUN, sweep_params).replace(
+        variants=[ft.variant("T=2, no aux", T=2, aux_weight=0.0)])
+    return ft.sweep(RUN.name, config)
+
 
 #: frame-lag study (not in the paper): xtb-md17, training frames ``lag`` steps apart
 LAGS = (1, 4)

@@ -9,11 +9,13 @@ file matches the records.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from mlffkit.papers.frames import analysis as fa
+from mlffkit.papers.frames import md17 as fm
 from mlffkit.papers.frames import spring_mass as sm
 from mlffkit.papers.frames import training as ft
 
@@ -27,25 +29,20 @@ def _load(name: str):
     return experiments.run(name, "book")
 
 
-def _count(mask) -> str:
-    return f"{int(mask.sum())} of {len(mask)}"
-
-
 def _aux(runs: pd.DataFrame) -> tuple[str, fa.Verdict | None]:
     aux = ft.aux_check(runs)
     text = (f"the auxiliary head beat predicting zero displacement in "
-            f"{_count(aux['learned'])} runs with an auxiliary loss" if len(aux) else
+            f"{int(aux['learned'].sum())} of {len(aux)} runs with an auxiliary loss" if len(aux) else
             "no run with an auxiliary loss")
     return text, fa.aux_hold(aux)
 
 
-def _claims_text(claims: pd.DataFrame) -> str:
-    parts = []
-    for claim, t in claims.groupby("claim", sort=False):
-        decided = t["verdict"].str.endswith(" better")
-        opposite = int((decided & ~t["holds"]).sum())
-        parts.append(f"{claim}: holds on {_count(t['holds'])}, opposite on {opposite}")
-    return "; ".join(parts)
+def _cell(markdown: str, sentence: bool = True) -> str:
+    """A chapter's Markdown summary (bullets, bold, "Verdict:") as one table cell; with
+    ``sentence``, its first letter capitalised (it follows a full stop)."""
+    text = re.sub(r"^\* ", "", str(markdown), flags=re.M).replace("**", "")
+    text = " ".join(text.replace("Verdict: ", "").split())
+    return text[:1].upper() + text[1:] if sentence else text
 
 
 def _setting(params: dict) -> str:
@@ -61,27 +58,16 @@ def _table1(name: str, paper: pd.DataFrame | None) -> tuple[str, str]:
     claims = fa.claims(runs, "force_mae_meV_A", ["molecule"], paper=directions)
     aux_text, hold = _aux(runs)
     verdict = hold or fa.verdict(claims)
-    why = (f"{_setting(params)}; {aux_text}. Paired 95% intervals on the force MAE per "
-           f"molecule: {_claims_text(claims)}")
-    if directions is not None and len(directions):
-        head = directions[directions["claim"] == "T=2 vs T=1"]
-        why += (f". The paper's own Table 1 has T=2 below T=1 on "
-                f"{_count(head['paper_holds'])} molecules, beyond its ± on "
-                f"{int((head['paper_holds'] & head['paper_beyond_std']).sum())}")
-    return verdict.status, why
+    return verdict.status, (f"{_setting(params)}; {aux_text}. Paired 95% intervals on the "
+                            f"force MAE per molecule: {_cell(fa.claim_summary(claims))}")
 
 
 def _ablation() -> tuple[str, str]:
-    from mlffkit.papers.frames import md17 as fm
-
     result = _load("frames_ablation")
     runs = result.tables["runs"]
     aux_text, hold = _aux(runs)
-    no_aux = ft.sweep(fm.RUN.name, ft.sweep_config(fm.RUN, result.record["params"]).replace(
-        variants=[ft.variant("T=2, no aux", T=2, aux_weight=0.0)]))
-    verdict = hold or fa.ablation_verdict(runs, no_aux=no_aux)
-    text = str(verdict).replace("**", "").replace("Verdict: ", "")
-    return verdict.status, f"{_setting(result.record['params'])}; {aux_text}. {text[0].upper()}{text[1:]}"
+    verdict = hold or fa.ablation_verdict(runs, no_aux=fm.no_aux_runs(result.record["params"]))
+    return verdict.status, f"{_setting(result.record['params'])}; {aux_text}. {_cell(verdict)}"
 
 
 def _iso17() -> tuple[str, str]:
@@ -89,20 +75,8 @@ def _iso17() -> tuple[str, str]:
     runs = result.tables["runs"]
     aux_text, hold = _aux(runs)
     verdict = hold or fa.iso17_verdict(runs)
-    long = fa.iso17_long(runs)
-    t2 = fa.compare(long, "mae", reference="T=1", by=["quantity"])
-    t2 = t2[t2.variant == "T=2"]
-    controls = []
-    for name in fa.CONTROLS:
-        reference = name.split(" vs ")[0]
-        if reference in set(long["label"]):
-            c = fa.compare(long[long.label.isin(["T=2", reference])], "mae",
-                           reference=reference, by=["quantity"])
-            controls.append(f"against {reference} on {_count(c.verdict == 'T=2 better')}")
     return verdict.status, (f"{_setting(result.record['params'])} on our `xtb-iso17`; "
-                            f"{aux_text}; T=2 beats T=1 on "
-                            f"{_count(t2.verdict == 'T=2 better')} test numbers"
-                            + "".join(f", {c}" for c in controls))
+                            f"{aux_text}. {_cell(verdict)}")
 
 
 def _lag() -> tuple[str, str]:
@@ -111,16 +85,15 @@ def _lag() -> tuple[str, str]:
     aux_text, hold = _aux(runs)
     status = "ours, on hold" if hold else "ours"
     return status, (f"{_setting(result.record['params'])} on `xtb-md17`; {aux_text}. "
-                    + str(fa.lag_verdict(runs)).replace("**", ""))
+                    f"{_cell(fa.lag_verdict(runs))}")
 
 
 def _spring_mass() -> tuple[str, str]:
     result = _load("spring_mass")
     runs, p = result.tables["runs"], result.record["params"]
     verdict = sm.verdict(runs)
-    text = str(verdict).replace("* **", "").replace("**", "").replace("\n", " ")
     return verdict.status, (f"{p['seeds']} seeds, disjoint train/test oscillators, paired t "
-                            f"intervals corrected over the table: {text}")
+                            f"intervals corrected over the table: {_cell(verdict, sentence=False)}")
 
 
 def rows(paper: pd.DataFrame | None = None) -> list[tuple[str, str, str, str]]:

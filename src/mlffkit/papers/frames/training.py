@@ -22,8 +22,8 @@ import torch
 
 from mlffkit import data
 from mlffkit.experiments.config import Config, param
-from mlffkit.experiments.registry import (SEED, Param, at_least, between, one_of, positive,
-                                          run)
+from mlffkit.experiments.registry import (PROFILES, SEED, Param, at_least, between, one_of,
+                                          positive, run)
 from mlffkit.runtime import default_device
 from mlffkit.data.atoms import collate
 from mlffkit.training.data import BatchLoader, collate_windows, window_items
@@ -60,6 +60,21 @@ class RunConfig(Config):
     seed: int = param(SEED)
 
 
+_VARIANTS_TEXT = "a non-empty list of variants, dicts {'label': ..., run parameters}"
+
+
+def _variants_problem(variants: list) -> str | None:
+    if not variants or not all(isinstance(v, dict) and isinstance(v.get("label"), str)
+                               for v in variants):
+        return f"expected {_VARIANTS_TEXT}"
+    labels = [v["label"] for v in variants]
+    if len(set(labels)) != len(labels):
+        return f"expected distinct variant labels, got {labels}"
+    if any("seed" in v for v in variants):
+        return "expected no seed in a variant (the sweep's seeds set it)"
+    return None
+
+
 @dataclass(frozen=True)
 class SweepConfig(Config):
     """A sweep: the ``run`` every run starts from, its ``variants`` (dicts of a ``label``
@@ -67,10 +82,8 @@ class SweepConfig(Config):
     configs explicitly. Run parameters given to :meth:`replace` change ``run``."""
 
     run: RunConfig = param()
-    runs_profile: str = param(one_of("smoke", "book", "paper"))  # how its runs are stored
-    variants: list = param(Param(list, check=lambda v: _variants_problem(v),
-                                 text="a non-empty list of variants, dicts {'label': ..., "
-                                      "run parameters}"))
+    runs_profile: str = param(one_of(*PROFILES))  # how its runs are stored
+    variants: list = param(Param(list, check=_variants_problem, text=_VARIANTS_TEXT))
     seeds: int = param(positive())
 
     def accepted(self) -> tuple[str, ...]:
@@ -89,12 +102,20 @@ class SweepConfig(Config):
         """The systems the variants run on (one, the run's own, unless a subclass has more)."""
         return [{}]
 
+    def run_config(self, system: dict, variant: dict, seed: int) -> RunConfig:
+        """The run of ``variant`` (a dict of a label and run parameters) on ``system``."""
+        changes = {k: x for k, x in variant.items() if k != "label"}
+        return self.run.replace(**system, **changes, seed=seed)
+
     def runs(self) -> list[tuple[dict, str, int, RunConfig]]:
         """Every run of the sweep: (system, variant label, seed, its run config)."""
-        return [(system, v["label"], seed,
-                 self.run.replace(**system, **{k: x for k, x in v.items() if k != "label"},
-                                  seed=seed))
+        return [(system, v["label"], seed, self.run_config(system, v, seed))
                 for system in self.systems() for v in self.variants for seed in range(self.seeds)]
+
+    def stored_runs(self, run_name: str) -> list[tuple[str, str, RunConfig]]:
+        """Every run as ``(run experiment, profile, config)``: what ``Experiment.runs``
+        hands to a scheduler."""
+        return [(run_name, self.runs_profile, config) for *_, config in self.runs()]
 
     def unit(self, label: str, seed: int = 0, **system) -> RunConfig:
         """The run config of variant ``label``, ``seed`` on ``system``."""
@@ -178,8 +199,9 @@ def train(p: dict, sources: list[tuple[data.Frames, np.ndarray]], val: list,
     head = displacement_head_for(model, T) if T > 1 and weights.aux != 0 else None
     # the energy head's statistics, and (Equiformer) the average number of neighbours, from
     # the training frames
+    # (a generator: collated only when the backbone has that statistic to fit)
     model.fit_normalisation(np.concatenate(energies), numbers, forces,
-                            batches=[collate(inputs[k:k + 64]) for k in range(0, len(inputs), 64)])
+                            batches=(collate(inputs[k:k + 64]) for k in range(0, len(inputs), 64)))
     disp = np.concatenate([d.reshape(-1, 3) for d in displacements])
     if head is not None:
         head.fit_normalisation(disp)
@@ -321,18 +343,6 @@ def parameter_table(params: dict) -> pd.DataFrame:
                       for k, v in rows.items()}, name="value", dtype=object).to_frame()
 
 
-def _variants_problem(variants: list) -> str | None:
-    if not variants or not all(isinstance(v, dict) and isinstance(v.get("label"), str)
-                               for v in variants):
-        return "expected a non-empty list of variants, dicts {'label': ..., run parameters}"
-    labels = [v["label"] for v in variants]
-    if len(set(labels)) != len(labels):
-        return f"expected distinct variant labels, got {labels}"
-    if any("seed" in v for v in variants):
-        return "expected no seed in a variant (the sweep's seeds set it)"
-    return None
-
-
 def sweep_check(run_experiment):
     """A sweep's ``check``: every run it would do passes its run experiment's checks."""
     def check(config: SweepConfig) -> str | None:
@@ -342,9 +352,8 @@ def sweep_check(run_experiment):
             return str(err).removeprefix(f"{run_experiment.name}: ")
         for system in config.systems():
             for v in config.variants:
-                changes = {k: x for k, x in v.items() if k != "label"}
                 try:  # seed 0 stands for all
-                    run_experiment.validate(config.run.replace(**system, **changes, seed=0))
+                    run_experiment.validate(config.run_config(system, v, seed=0))
                 except ValueError as err:
                     where = "".join(f", {k}={x!r}" for k, x in system.items())
                     message = str(err).removeprefix(f"{run_experiment.name}: ")
