@@ -8,7 +8,15 @@ from e3nn import nn as enn
 from e3nn import o3
 
 from mlffkit.models._common import Envelope, RadialBasis, scatter_softmax
-from mlffkit.models.e3layers import DepthwiseTensorProduct, EquivariantLayerNorm, Linear, gate_for
+from mlffkit.models.e3layers import (
+    DepthwiseTensorProduct,
+    EquivariantLayerNorm,
+    Linear,
+    Permute,
+    expand_channels,
+    gate_for,
+    inverse_permutation,
+)
 from mlffkit.testing import assert_close, wigner_d
 
 
@@ -73,6 +81,30 @@ def test_depthwise_tensor_product_equals_e3nn():
     assert ref.weight_numel == ours.weight_numel and mid_sorted.simplify() == ours.irreps_out
     x, y, w = irreps_in.randn(6, -1), sh.randn(6, -1), torch.randn(6, ours.weight_numel)
     assert_close(ours.tensor_product(x, y, w), ref(x, y, w), 1e-10, what="DTP vs e3nn")
+    # first and second derivatives too (training on forces differentiates the model twice;
+    # the permutation and weight expansion have hand-made backward passes)
+    ours.double()
+    for fn, name in ((ours.tensor_product, "ours"), (ref, "e3nn")):
+        inputs = [t.clone().requires_grad_(True) for t in (x, y, w)]
+        out = fn(*inputs)
+        grads = torch.autograd.grad((out**2).sum(), inputs, create_graph=True)
+        second = torch.autograd.grad(sum((g * g.detach().sin()).sum() for g in grads), inputs)
+        if name == "ours":
+            expected = (grads, second)
+        else:
+            for a, b in zip([*expected[0], *expected[1]], [*grads, *second]):
+                assert_close(a, b, 1e-9, what="DTP derivatives vs e3nn")
+
+
+def test_permute_and_expand_channels_differentiate_twice():
+    index = torch.randperm(7)
+    x = torch.randn(3, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.equal(Permute.apply(x, index, inverse_permutation(index)), x[:, index])
+    assert torch.autograd.gradgradcheck(lambda t: Permute.apply(t, index, inverse_permutation(index)), (x,))
+    scale = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    out = expand_channels(scale, [(2, 1), (3, 3)])
+    assert torch.equal(out, torch.cat([scale[:, :2], scale[:, 2:].repeat_interleave(3, dim=1)], dim=1))
+    assert torch.autograd.gradgradcheck(lambda t: expand_channels(t, [(2, 1), (3, 3)]) ** 2, (scale,))
 
 
 def test_depthwise_tensor_product_stays_float64_after_conversion():

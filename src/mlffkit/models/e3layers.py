@@ -21,6 +21,8 @@ from torch import nn
 from ._common import MLP
 
 __all__ = [
+    "Permute",
+    "expand_channels",
     "Linear",
     "Gate",
     "gate_for",
@@ -41,6 +43,39 @@ def _second_moment_factor(name: str) -> float:
         "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
     }[name]
     return float(1 / math.sqrt(np.sum(w * f(z) ** 2)))
+
+
+class Permute(torch.autograd.Function):
+    """``x[:, index]`` for a permutation ``index`` of the columns, whose gradient is the
+    inverse permutation (``index_select``'s backward would zero-fill and scatter-add). Its
+    backward is again a :class:`Permute`, so it can be differentiated twice (training on forces).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        ctx.index, ctx.inverse = index, inverse
+        return x.index_select(1, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return Permute.apply(grad, ctx.inverse, ctx.index), None, None
+
+
+def inverse_permutation(index: torch.Tensor) -> torch.Tensor:
+    inverse = torch.empty_like(index)
+    inverse[index] = torch.arange(len(index), device=index.device)
+    return inverse
+
+
+def expand_channels(scale: torch.Tensor, sizes: list[tuple[int, int]]) -> torch.Tensor:
+    """Per-channel factors ``scale`` (n, sum(mul)) repeated over the components of their
+    channel: for blocks ``sizes = [(mul, dim), ...]`` the result is (n, sum(mul * dim)), the
+    layout of an irreps feature vector. Built by expand and reshape, so its gradient is a sum
+    (no index scatter)."""
+    n = scale.shape[0]
+    parts = scale.split([mul for mul, _ in sizes], dim=1)
+    out = [p[:, :, None].expand(n, mul, dim).reshape(n, mul * dim) for p, (mul, dim) in zip(parts, sizes)]
+    return torch.cat(out, dim=1) if len(out) > 1 else out[0]
 
 
 def normalize2mom(name: str):
@@ -127,26 +162,20 @@ class Gate(nn.Module):
         self.irreps_out = self.irreps_scalars + self.irreps_gated
         self.acts = [normalize2mom("silu" if ir.p == 1 else "tanh") for _, ir in self.irreps_scalars]
         self.sigmoid = normalize2mom("sigmoid")
-        gate_of = [torch.full((ir.dim,), k) for k, (_, ir) in enumerate(_expand(self.irreps_gated))]
-        self.register_buffer(
-            "gate_index", torch.cat(gate_of) if gate_of else torch.zeros(0, dtype=torch.long), persistent=False
-        )
+        self.gated_sizes = [(mul, ir.dim) for mul, ir in self.irreps_gated]
+        # plain sizes for forward (no Irreps object is touched there)
+        self.split_sizes = [mul for mul, _ in self.irreps_scalars]
+        if n_gates:
+            self.split_sizes += [n_gates, self.irreps_gated.dim]
+        self.has_gates = bool(n_gates)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        sizes = [mul for mul, _ in self.irreps_scalars]
-        n_gates = self.irreps_gates.dim
-        if n_gates:
-            sizes += [n_gates, self.irreps_gated.dim]
-        parts = x.split(sizes, dim=1)
+        parts = x.split(self.split_sizes, dim=1)
         outs = [act(p) for act, p in zip(self.acts, parts)]
-        if n_gates:
+        if self.has_gates:
             gates = self.sigmoid(parts[-2])
-            outs.append(parts[-1] * gates.index_select(1, self.gate_index))
+            outs.append(parts[-1] * expand_channels(gates, self.gated_sizes))
         return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
-
-
-def _expand(irreps):
-    return [(1, ir) for mul, ir in irreps for _ in range(mul)]
 
 
 def gate_for(irreps_out) -> Gate:
@@ -216,7 +245,9 @@ class DepthwiseTensorProduct(nn.Module):
             # kept in float64 whatever the model's dtype (see _apply), so that a model built in
             # float32 and converted to float64 is equivariant to float64 precision
             self.register_buffer(f"coeff{b}", coeff.permute(1, 0, 2).reshape(irreps_sh.dim, -1), persistent=False)
-            self.register_buffer(f"path_of{b}", torch.tensor(path_of, dtype=torch.long), persistent=False)
+            # one-hot (path, component): w @ expand repeats a path's weight over its components
+            expand = torch.nn.functional.one_hot(torch.tensor(path_of), len(paths)).T.float()
+            self.register_buffer(f"expand{b}", expand.contiguous(), persistent=False)
             self.blocks.append((i, mul, ir_in.dim, width, len(paths)))
             weight_offset += len(paths) * mul
             flat += mul * width
@@ -233,7 +264,9 @@ class DepthwiseTensorProduct(nn.Module):
             for u in range(mul):
                 start = base + u * width + offset
                 index.extend(range(start, start + ir_out.dim))
-        self.register_buffer("out_index", torch.tensor(index, dtype=torch.long), persistent=False)
+        index = torch.tensor(index, dtype=torch.long)
+        self.register_buffer("out_index", index, persistent=False)
+        self.register_buffer("out_inverse", inverse_permutation(index), persistent=False)
         self.irreps_out = o3.Irreps([(entries[k][1], entries[k][0]) for k in order]).simplify()
         if internal_weights:
             self.radial = None
@@ -263,9 +296,9 @@ class DepthwiseTensorProduct(nn.Module):
                 y = xs[i].reshape(n, mul, 1) * s
             else:
                 y = torch.bmm(xs[i].reshape(n, mul, dim_in), s)
-            w = ws[b].reshape(n, n_paths, mul).transpose(1, 2)
-            ys.append((y * w.index_select(2, getattr(self, f"path_of{b}"))).reshape(n, -1))
-        return torch.cat(ys, dim=1).index_select(1, self.out_index)
+            w = ws[b].reshape(n, n_paths, mul).transpose(1, 2) @ getattr(self, f"expand{b}").to(y.dtype)
+            ys.append((y * w).reshape(n, -1))
+        return Permute.apply(torch.cat(ys, dim=1), self.out_index, self.out_inverse)
 
     def forward(self, x: torch.Tensor, edge) -> torch.Tensor:
         """``edge`` carries ``rbf`` (E, num_basis), ``sh`` (E, irreps_sh.dim), ``envelope`` (E,)."""
@@ -288,14 +321,15 @@ class EquivariantLayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(self.irreps.num_irreps))
         n_scalars = sum(mul for mul, ir in self.irreps if ir.l == 0 and ir.p == 1)
         self.bias = nn.Parameter(torch.zeros(n_scalars))
+        # (mul, dim, even scalar) per irrep, plain values for forward
+        self.fields = [(mul, ir.dim, ir.l == 0 and ir.p == 1) for mul, ir in self.irreps]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, ib = [], 0
-        parts = x.split([mul * ir.dim for mul, ir in self.irreps], dim=1)
-        weights = self.weight.split([mul for mul, _ in self.irreps])
-        for k, (mul, ir) in enumerate(self.irreps):
-            field = parts[k].reshape(-1, mul, ir.dim)
-            even_scalar = ir.l == 0 and ir.p == 1
+        parts = x.split([mul * dim for mul, dim, _ in self.fields], dim=1)
+        weights = self.weight.split([mul for mul, _, _ in self.fields])
+        for k, (mul, dim, even_scalar) in enumerate(self.fields):
+            field = parts[k].reshape(-1, mul, dim)
             if even_scalar:
                 field = field - field.mean(dim=1, keepdim=True)
             norm = field.pow(2).mean(dim=(1, 2), keepdim=True)
@@ -303,5 +337,5 @@ class EquivariantLayerNorm(nn.Module):
             if even_scalar:
                 field = field + self.bias[ib : ib + mul, None]
                 ib += mul
-            out.append(field.reshape(-1, mul * ir.dim))
+            out.append(field.reshape(-1, mul * dim))
         return torch.cat(out, dim=-1)

@@ -66,7 +66,7 @@ from ._common import (
     smooth_leaky_relu,
 )
 from .backbone import Backbone, arguments, register_backbone
-from .e3layers import DepthwiseTensorProduct, EquivariantLayerNorm, Linear, gate_for
+from .e3layers import DepthwiseTensorProduct, EquivariantLayerNorm, Linear, expand_channels, gate_for
 
 __all__ = [
     "EdgeFeatures",
@@ -146,11 +146,8 @@ class EquivariantGraphAttention(nn.Module):
         self.num_heads = num_heads
         self.alpha_dim = alpha_dim or max(num_scalars(irreps_head), 1)
         self.irreps_value = o3.Irreps([(mul * num_heads, ir) for mul, ir in irreps_head])
-        # head owning each component of a value (channels of one irrep block are head-major)
-        head_of = []
-        for mul, ir in irreps_head:
-            head_of.append(torch.arange(num_heads).repeat_interleave(mul * ir.dim))
-        self.register_buffer("head_index", torch.cat(head_of), persistent=False)
+        # the channels of one irrep block of a value are head-major: (head, mul, dim)
+        self.head_sizes = [(num_heads, mul * ir.dim) for mul, ir in irreps_head]
 
         radial = dict(num_basis=num_basis, radial_hidden=radial_hidden, radial_layers=radial_layers)
         ir_node = {ir for _, ir in irreps_node}
@@ -179,7 +176,7 @@ class EquivariantGraphAttention(nn.Module):
         alpha = scatter_softmax(logits, edge.target, edge.n_nodes, weight=edge.envelope)
         value = self.gate(self.lin_gate(message))
         value = self.lin_value(self.dtp2(value, edge))
-        value = value * alpha[:, self.head_index]
+        value = value * expand_channels(alpha.repeat(1, len(self.head_sizes)), self.head_sizes)
         return self.proj(scatter_sum(value, edge.target, edge.n_nodes))
 
 
@@ -292,6 +289,7 @@ class Equiformer(Backbone):
         if value_weights not in ("internal", "radial"):
             raise ValueError(f"value_weights must be 'internal' or 'radial', got {value_weights!r}")
         self.irreps_out = self.irreps_hidden = irreps_node
+        self.feature_dim = irreps_node.dim
         self.edge_embedding = EdgeEmbedding(cutoff, num_basis, lmax, basis, envelope, parity)
         irreps_sh = self.edge_embedding.irreps_sh
         radial = dict(num_basis=num_basis, radial_hidden=radial_hidden, radial_layers=radial_layers)
@@ -313,7 +311,7 @@ class Equiformer(Backbone):
     def initial(self, batch, edge_index, edge_vec):
         n = batch.pos.shape[0]
         edge = self.edge_embedding(edge_index, edge_vec, n)
-        x = batch.pos.new_zeros(n, self.irreps_out.dim)
+        x = batch.pos.new_zeros(n, self.feature_dim)
         x = x.index_copy(1, self.scalar_index, self.atom_embedding(batch.numbers).to(x.dtype))
         x = x + self.degree_embedding(edge, self.avg_num_neighbors)
         return x, edge
