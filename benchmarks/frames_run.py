@@ -32,10 +32,9 @@ import json, os, sys, time
 import torch
 torch.set_num_threads({threads})
 from mlffkit import experiments
-try:
-    from mlffkit import papers  # noqa: F401  (registers the experiments; older code had none)
-except ImportError:
-    pass
+import importlib.util
+if importlib.util.find_spec("mlffkit.papers"):  # registers the experiments (older code: none)
+    import mlffkit.papers
 overrides = json.loads(sys.argv[1])
 start = time.perf_counter()
 result = experiments.run("frames_md17_run", "book", **overrides)

@@ -13,7 +13,7 @@ import sys
 
 from mlffkit.papers.frames import iso17 as frames_iso17, md17 as frames_md17
 from mlffkit.papers.frames.training import epoch_history
-from mlffkit.paths import git_state
+from mlffkit.provenance import code_state as current_code_state
 from mlffkit.results import ResultsStore
 
 REASON = ("per-step train rows of the history table averaged per epoch "
@@ -21,7 +21,7 @@ REASON = ("per-step train rows of the history table averaged per epoch "
 
 
 def main() -> int:
-    store, amended, code_state = ResultsStore(), 0, git_state()
+    store, amended, code_state = ResultsStore(), 0, current_code_state()
     for experiment in (frames_md17.RUN.name, frames_iso17.RUN.name):
         for path in sorted((store.root / experiment).glob("*.json")):
             stored = store.load(experiment, path.stem)

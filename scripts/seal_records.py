@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from mlffkit.files import atomic_write_bytes, sha256_of
-from mlffkit.paths import git_state
+from mlffkit.provenance import code_state as current_code_state
 from mlffkit.results import SCHEMA, ResultsStore, amended, record_checksum, record_key
 
 REASON = "sealed: record_sha256 added over the record as stored (schema 1 -> 2)"
@@ -35,7 +35,7 @@ def schema1_problem(path: Path, record: dict) -> str | None:
 
 def main(argv: list[str]) -> int:
     store = ResultsStore(argv[0] if argv else None)
-    code_state, sealed, refused = git_state(), 0, []
+    code_state, sealed, refused = current_code_state(), 0, []
     for path in sorted(store.root.glob("*/*.json")):
         record = json.loads(path.read_text())
         if record.get("schema") != 1:

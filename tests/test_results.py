@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from mlffkit.files import atomic_write_bytes
+from mlffkit.provenance import machine
 from mlffkit.results import (CorruptRecordWarning, Result, ResultMissingError, ResultsStore,
                              record_key)
 
@@ -38,8 +39,9 @@ def test_computes_once_then_loads(tmp_path):
     pd.testing.assert_frame_equal(first.tables["t"], second.tables["t"])
     np.testing.assert_array_equal(second.arrays["arr"], np.arange(4.0))
     prov = second.provenance
-    assert {"git_commit", "git_dirty", "wall_time_s", "machine", "command",
+    assert {"git_commit", "git_dirty", "mlffkit_version", "wall_time_s", "machine", "command",
             "created_utc"} <= set(prov)
+    assert set(prov["machine"]) == set(machine())
     assert prov["command"] == "mlffkit run exp"
     assert second.record["datasets"] == {"d.npz": "ab" * 32}
 

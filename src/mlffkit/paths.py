@@ -26,20 +26,3 @@ def project_dir(env_var: str, relative: str) -> Path:
         return REPO_ROOT / relative
     return Path.home() / ".local" / "share" / "mlffkit" / Path(relative).name
 
-
-def git_state() -> dict:
-    """``{"git_commit": HEAD or None, "git_dirty": tracked files changed (None if unknown)}``
-    of the checkout, for provenance records."""
-    import subprocess
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
-                                 text=True, timeout=10, check=True)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}

@@ -44,7 +44,6 @@ import io
 import json
 import math
 import os
-import platform
 import sys
 import time
 import warnings
@@ -57,10 +56,11 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-import mlffkit
 from mlffkit.files import atomic_write_bytes, remove_stale_parts, sha256_of
 from mlffkit.data.registry import cache_dir
-from mlffkit.paths import git_state, project_dir
+from mlffkit.paths import project_dir
+from mlffkit.provenance import code_state as current_code_state
+from mlffkit.provenance import machine, utc_now
 
 #: 2: every record carries ``record_sha256`` over all its other contents.
 SCHEMA = 2
@@ -192,25 +192,10 @@ def check_not_empty(result: "Result", experiment: str) -> None:
 def amended(record: Mapping[str, Any], reason: str,
             code_state: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``record`` with an ``amended`` note (reason, time, git state) in its provenance."""
-    note = {"reason": reason, "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **(code_state or git_state())}
+    note = {"reason": reason, "utc": utc_now(), **(code_state or current_code_state())}
     provenance = record["provenance"]
     return {**record, "provenance": {**provenance,
                                      "amended": [*provenance.get("amended", []), note]}}
-
-
-def _machine() -> dict[str, Any]:
-    info = {"platform": platform.platform(), "processor": platform.machine(),
-            "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except ImportError:  # pragma: no cover - torch is a hard dependency today
-        pass
-    return info
 
 
 def _tables_to_json(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
@@ -360,9 +345,9 @@ class ResultsStore:
             "code_version": code_version, "params": _plain(params),
             "datasets": _plain(datasets),
             "provenance": {
-                **(code_state or git_state()), "mlffkit_version": mlffkit.__version__,
-                "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "wall_time_s": round(wall_time_s, 3), "machine": _machine(),
+                **(code_state or current_code_state()),
+                "created_utc": utc_now(),
+                "wall_time_s": round(wall_time_s, 3), "machine": machine(),
                 "command": command,
             },
             "arrays_sha256": hashlib.sha256(arrays_data).hexdigest() if arrays_data else None,
@@ -448,7 +433,7 @@ class ResultsStore:
                 warnings.warn(f"results store: {self.root / experiment} is not writable; the "
                               f"result will be kept in {unsaved_dir() / experiment}",
                               UnsavedResultWarning, stacklevel=2)
-            code_state, start = git_state(), time.perf_counter()
+            code_state, start = current_code_state(), time.perf_counter()
             result = compute(dict(params))
             return self._save(experiment, key, code_version, params, datasets, result,
                               wall_time_s=time.perf_counter() - start, command=command,

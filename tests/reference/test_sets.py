@@ -10,6 +10,7 @@ from mlffkit.reference import iso17, md17, shifts
 from mlffkit.reference.molecules import canonical, elements, ring_count
 from mlffkit.reference.store import write_npz
 from mlffkit.files import sha256_of
+from mlffkit.provenance import machine
 
 
 def test_iso17_isomers_are_distinct_c7o2h10():
@@ -81,6 +82,9 @@ def test_shifts_files_provenance_resume_and_verify(tmp_path):
     folder = gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
     prov = json.loads((folder / "provenance.json").read_text())
     assert prov["complete"] and prov["engine"]["method"] == "GFN2-xTB"
+    # the same code and machine fields as a results-store record (mlffkit.provenance)
+    assert {"git_commit", "git_dirty", "mlffkit_version", "created_utc"} <= set(prov)
+    assert set(machine()) | {"rdkit"} == set(prov["environment"])
     assert set(prov["files"]) == {"test_elements/00_CH4S.npz", "test_forces/00_C3H4O.npz"}
     data = gen.load("xtb-shifts", "test_elements/00_CH4S", out_dir=tmp_path)
     assert data["pool"] == "test_elements" and data["smiles"] == "CS"

@@ -18,11 +18,9 @@ starts (it is set to 1 here if unset, which only takes effect if tblite is not l
 from __future__ import annotations
 
 import os
-import platform
 import shlex
 import warnings
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +29,13 @@ import numpy as np
 from mlffkit.data.frames import Frames
 from mlffkit.files import sha256_of
 from mlffkit.metrics import kinetic_temperature
+from mlffkit.provenance import code_state, machine, utc_now
 
 from . import iso17, md17, shifts
 from .base import SETS, MDConfig, Member, SetSpec
 from .md import (REMOVED_DOF, checkpoint_run_hash, connectivity_changes, run_hash,
                  run_langevin)
-from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root, git_commit,
+from .store import (PARTIAL_SUFFIX, PROVENANCE, VerifyError, default_root,
                     read_provenance, verify_dir, write_json, write_npz)
 
 __all__ = ["SETS", "generate", "verify", "load", "load_frames", "checksums", "members", "set_dir",
@@ -91,7 +90,7 @@ def generate(name: str, out_dir: Path | str | None = None, resume: bool = True,
             path = folder / rel
             prov["files"][rel] = {"sha256": sha256_of(path), "bytes": path.stat().st_size}
     prov["complete"] = True
-    prov["finished_utc"] = _now()
+    prov["finished_utc"] = utc_now()
     write_json(folder / PROVENANCE, prov)
     return folder
 
@@ -145,10 +144,6 @@ def checksums(name: str, members_: list[str] | None = None,
             if rel.endswith(".npz") and (wanted is None or rel in wanted)}
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _provenance_head(name: str, the_spec: SetSpec, config: MDConfig,
                      overrides: dict[str, Any]) -> dict[str, Any]:
     import ase
@@ -158,7 +153,7 @@ def _provenance_head(name: str, the_spec: SetSpec, config: MDConfig,
     calc = config.calculator()
     return {
         "schema": SCHEMA, "set": name, "summary": the_spec.summary, "complete": False,
-        "created_utc": _now(), "git_commit": git_commit(),
+        "created_utc": utc_now(), **code_state(),
         "command": command(name, overrides),
         "python_call": f"mlffkit.reference.generate({name!r}, **{overrides!r})",
         "engine": calc.describe(),
@@ -173,10 +168,7 @@ def _provenance_head(name: str, the_spec: SetSpec, config: MDConfig,
         "seed_rule": "numpy.random.default_rng([seed, zlib.crc32(key)]) per member (key: the "
                      "member name for xtb-md17 and xtb-shifts, the SMILES for xtb-iso17); "
                      "ETKDG randomSeed = crc32(SMILES) & 0x7fffffff",
-        "environment": {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-                        "platform": platform.platform(), "machine": platform.machine(),
-                        "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                        "numpy": np.__version__, "rdkit": rdkit_version()},
+        "environment": machine(rdkit=rdkit_version()),
         "storage": {"positions, forces, velocities": config.dtype,
                     "energy, time_fs, mmff_energy": "float64",
                     "units": "Å, eV, eV/Å, Å/fs, fs"},

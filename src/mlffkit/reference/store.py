@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from mlffkit.files import atomic_target, sha256_of
-from mlffkit.paths import git_state, project_dir
+from mlffkit.paths import project_dir
 
 PROVENANCE = "provenance.json"
 PARTIAL_SUFFIX = ".partial.npz"
@@ -64,10 +64,6 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
 def read_provenance(set_dir: Path) -> dict[str, Any] | None:
     path = set_dir / PROVENANCE
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def git_commit() -> str | None:
-    return git_state()["git_commit"]
 
 
 def verify_dir(set_dir: Path, raise_on_error: bool = True) -> dict[str, str]:
