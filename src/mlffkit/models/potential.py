@@ -52,6 +52,11 @@ class Potential(nn.Module):
         self.prior_head = prior_head
         self.representation_blocks = representation_blocks
         self.config: dict = {}
+        #: The radius of the neighbour list (Å); None: the model's ``cutoff``. Radius
+        #: refinement sets it per structure. The radial basis and cutoff envelope keep
+        #: ``cutoff``: a larger radius only adds edges whose envelope is zero (predictions
+        #: unchanged), a smaller one removes edges.
+        self.neighbour_cutoff: float | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -110,7 +115,7 @@ class Potential(nn.Module):
 
     def _features(self, batch: Batch, tap: bool = False):
         """Backbone features (and the representation tapped for the prior head)."""
-        edge_index, edge_vec = radius_graph(batch, self.cutoff)
+        edge_index, edge_vec = radius_graph(batch, self.neighbour_cutoff or self.cutoff)
         bb, k = self.backbone, self._split
         state, ctx = bb.initial(batch, edge_index, edge_vec)
         hidden = None

@@ -5,8 +5,8 @@ never imports from here.
 
 - :mod:`~mlffkit.papers.frames`: "Less is more" (FRAMES), the temporal auxiliary loss.
 - :mod:`~mlffkit.papers.egraff`: EGraFFBench, simulation-based evaluation of force fields.
-- :mod:`~mlffkit.papers.shifts`: Kreiman & Krishnapriyan, distribution shifts (diagnostics so
-  far; no experiment yet).
+- :mod:`~mlffkit.papers.shifts`: Kreiman & Krishnapriyan, distribution shifts (diagnostics,
+  radius refinement, test-time training; no experiment yet).
 """
 
 from mlffkit.papers import egraff, frames, shifts  # noqa: F401  (register their experiments)

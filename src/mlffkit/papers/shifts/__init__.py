@@ -1,6 +1,38 @@
-"""Kreiman & Krishnapriyan, distribution shifts in MLFFs: shift diagnostics (spectral
-distance of the radius graph), radius refinement and test-time training with cheap priors.
+"""Kreiman & Krishnapriyan, distribution shifts in MLFFs: shift diagnostics, radius refinement
+and test-time training with cheap priors, for any mlffkit backbone.
 
 - :mod:`~mlffkit.papers.shifts.spectral`: the graph-Laplacian spectrum of a structure, the
-  mean training spectrum and the spectral distance (the paper's Eq. 5), for any structures.
+  mean training spectrum and the spectral distance (the paper's Eq. 5), for any structures;
+- :mod:`~mlffkit.papers.shifts.diagnostics`: force-norm shift and element shift (with the
+  nearest-known-element swap made explicit);
+- :mod:`~mlffkit.papers.shifts.refinement`: radius refinement (per-structure neighbour radius
+  from the spectral distance);
+- :mod:`~mlffkit.papers.shifts.ttt`: prior pre-training, main-head fine-tuning and test-time
+  training of the representation on a prior's labels; :func:`adapt` returns an ASE calculator.
+
+The test-time-training functions import the trainer; they load when first used.
 """
+
+from .diagnostics import (force_norm, force_norm_shift, nearest_known_element,
+                          swap_unseen_elements, unseen_elements)
+from .refinement import RADII, neighbour_cutoff, predict_refined, refine_radius
+from .spectral import laplacian_spectrum, mean_spectrum, spectral_distance, spectral_distances
+
+__all__ = [
+    "laplacian_spectrum", "mean_spectrum", "spectral_distance", "spectral_distances",
+    "force_norm", "force_norm_shift", "unseen_elements", "nearest_known_element",
+    "swap_unseen_elements", "RADII", "neighbour_cutoff", "refine_radius", "predict_refined",
+    "TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
+    "finetune_main", "test_time_train", "adapt",
+]
+
+_TTT = {"TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
+        "finetune_main", "test_time_train", "adapt"}
+
+
+def __getattr__(name):
+    if name in _TTT:
+        from . import ttt
+
+        return getattr(ttt, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

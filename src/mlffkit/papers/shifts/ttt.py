@@ -1,0 +1,261 @@
+"""Test-time training with a cheap prior (Kreiman & Krishnapriyan §4.2; the official
+``ttt_trainer``, ``../shared/papers/protocols_fu_kreiman.md`` §2.3), for any mlffkit backbone.
+
+A :class:`~mlffkit.models.Potential` built with a ``prior_head`` is a Y: the *representation*
+θ_R (embeddings and the first ``representation_blocks`` blocks), the *prior head* θ_P (reads
+the features after those blocks) and the *main head* θ_M (the remaining blocks and the energy
+head); :meth:`~mlffkit.models.Potential.parameter_groups` says which parameter is which, by
+module membership. The procedure:
+
+1. :func:`pretrain_on_prior`: θ_R and θ_P on prior labels (the official code pre-trains the
+   whole model on them; here the main head is not involved yet);
+2. :func:`finetune_main`: θ_M on reference labels, θ_R frozen;
+3. :func:`test_time_train`: θ_R on the prior labels of the *test* structures, θ_P and θ_M
+   frozen, SGD with momentum (the official optimiser), then predict with the main head. The
+   model passed in is never changed: each call adapts a copy, so the representation starts
+   from the trained one for every new system (the paper re-adapts per system).
+
+:func:`adapt` does step 3 in one call from ``ase.Atoms`` and a prior ASE calculator and returns
+an ASE calculator of the adapted model, e.g. for MD.
+
+The loss is the official one: ``λ_E MAE(E) + λ_F mean_i ||ΔF_i||`` on standardised energies
+(``EnergyForceObjective(energy_loss="l1", force_loss="l2")``), λ_F = 1000 in the official
+pre-training config; TTT uses the same loss on the prior head.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mlffkit.data.atoms import AtomsData, collate
+from mlffkit.training.losses import LossWeights
+from mlffkit.training.normalisation import TargetScales, fit_target_scales
+from mlffkit.training.objectives import EnergyForceObjective, StepOutput
+from mlffkit.training.trainer import Trainer, TrainerConfig
+from mlffkit.training.data import BatchLoader
+
+__all__ = ["TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
+           "finetune_main", "test_time_train", "adapt"]
+
+#: λ_F of the official pre-training and TTT loss (``force_coefficient``), with λ_E = 1.
+OFFICIAL_WEIGHTS = LossWeights(energy=1.0, forces=1000.0)
+
+
+class PriorObjective(EnergyForceObjective):
+    """The energy/force loss of the *prior head* on a batch whose ``energy``/``forces`` hold
+    prior labels (:func:`prior_labels`)."""
+
+    def __call__(self, model, sample, step: int) -> StepOutput:
+        out = model(sample, forces=True, prior=True, main=False)
+        loss, parts = self.frame_loss({"energy": out["prior_energy"],
+                                       "forces": out["prior_forces"]}, sample)
+        metrics = {"loss": loss.detach(), "primary": loss.detach(),
+                   **{k: v.detach() for k, v in parts.items()}}
+        return StepOutput(loss=loss, metrics=metrics, weight=sample.n_structures)
+
+
+def prior_labels(structures: Iterable, prior) -> list[AtomsData]:
+    """``structures`` (``ase.Atoms`` or ``AtomsData``) labelled with the energy (eV) and forces
+    (eV/Å) of the ASE calculator ``prior``."""
+    from ase import Atoms
+
+    labelled = []
+    for s in structures:
+        atoms = s.copy() if isinstance(s, Atoms) else Atoms(
+            numbers=s.numbers.cpu().numpy(), positions=s.pos.detach().cpu().double().numpy(),
+            cell=s.cell[0].cpu().numpy() if s.cell is not None else None,
+            pbc=s.pbc[0].cpu().numpy() if s.pbc is not None else False)
+        atoms.calc = prior
+        forces = np.asarray(atoms.get_forces(), dtype=float)
+        energy = float(atoms.get_potential_energy())
+        if not (np.isfinite(energy) and np.isfinite(forces).all()):
+            raise ValueError(f"the prior {type(prior).__name__} gave non-finite labels for "
+                             f"{atoms.get_chemical_formula()}")
+        atoms.calc = None
+        labelled.append(AtomsData.from_arrays(atoms.positions, atoms.numbers, energy=energy,
+                                              forces=forces, cell=np.asarray(atoms.cell.array),
+                                              pbc=np.asarray(atoms.pbc)))
+    return labelled
+
+
+def _require_prior_head(model) -> None:
+    if model.prior_head is None:
+        raise ValueError("test-time training needs a model with a prior head: build it with "
+                         "config['prior_head'] (e.g. {'hidden': [64]}) and, for the paper's "
+                         "split, 'representation_blocks': 1")
+
+
+def _scales(structures: Sequence[AtomsData]) -> TargetScales:
+    energies = np.array([float(s.energy) for s in structures])
+    return fit_target_scales(energies) if len(energies) > 1 and energies.std() > 0 \
+        else TargetScales()
+
+
+def _train(model, objective, structures, parameters, config: TrainerConfig, batch_size: int):
+    loader = BatchLoader(list(structures), batch_size, collate=collate_as(model),
+                         seed=config.seed)
+    return Trainer(model, objective, loader, config=config, parameters=parameters).fit()
+
+
+def collate_as(model):
+    dtype = next(model.parameters()).dtype
+    return lambda items: collate(items, dtype=dtype)
+
+
+def pretrain_on_prior(model, structures: Sequence[AtomsData], config: TrainerConfig,
+                      batch_size: int = 32, weights: LossWeights = OFFICIAL_WEIGHTS):
+    """Train θ_R and θ_P of ``model`` (in place) on ``structures`` labelled by the prior; the
+    prior head's energy statistics are fitted on those labels first."""
+    _require_prior_head(model)
+    model.prior_head.fit_normalisation([float(s.energy) for s in structures],
+                                       [s.numbers.numpy() for s in structures],
+                                       [s.forces.numpy() for s in structures])
+    groups = model.parameter_groups()
+    objective = PriorObjective(weights, _scales(structures), energy_loss="l1", force_loss="l2")
+    return _train(model, objective, structures, groups["representation"] + groups["prior_head"],
+                  config, batch_size)
+
+
+def finetune_main(model, structures: Sequence[AtomsData], config: TrainerConfig,
+                  batch_size: int = 32, weights: LossWeights = OFFICIAL_WEIGHTS):
+    """Train θ_M of ``model`` (in place) on ``structures`` with reference labels, the
+    representation frozen; the energy head's statistics are fitted on those labels first."""
+    _require_prior_head(model)
+    model.energy_head.fit_normalisation([float(s.energy) for s in structures],
+                                        [s.numbers.numpy() for s in structures],
+                                        [s.forces.numpy() for s in structures])
+    objective = EnergyForceObjective(weights, _scales(structures), energy_loss="l1",
+                                     force_loss="l2")
+    return _train(model, objective, structures, model.parameter_groups()["main_head"], config,
+                  batch_size)
+
+
+@dataclass(frozen=True)
+class TTTConfig:
+    """Test-time training settings. Defaults: the paper's MD17 optimiser (SGD, lr 1e-3,
+    momentum 0.9, weight decay 1e-3; the official configs use lr 1e-5 with 500 steps), the
+    official batch of 32, errors in eV and eV/Å divided by ``scales`` (fixed, not fitted on the
+    few test structures: the official code keeps the training normaliser), and an early stop the paper applied on SPICE: after ``patience``
+    steps without the prior loss falling by ``min_delta`` (relative), or once it reaches
+    ``target_loss`` (e.g. its in-distribution level). ``patience=None``: all ``steps``."""
+
+    steps: int = 50
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-3
+    batch_size: int = 32
+    patience: int | None = 10
+    min_delta: float = 1e-3
+    target_loss: float | None = None
+    weights: LossWeights = field(default_factory=lambda: OFFICIAL_WEIGHTS)
+    scales: TargetScales = field(default_factory=TargetScales)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"TTTConfig.{name} must be an integer >= 1, got {value!r}")
+        for name in ("lr", "momentum", "weight_decay", "min_delta"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0) or (name == "lr" and value == 0):
+                raise ValueError(f"TTTConfig.{name} must be finite and "
+                                 f"{'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"TTTConfig.patience must be >= 1 or None, got {self.patience!r}")
+
+
+@dataclass
+class TTTResult:
+    """The adapted copy of the model, the prior loss per step (``history``: ``step``,
+    ``prior_loss``, the loss of the minibatch before that step's update) and why it
+    stopped (``"steps"``, ``"patience"`` or ``"target"``)."""
+
+    model: torch.nn.Module
+    history: pd.DataFrame
+    stopped: str
+
+    def calculator(self, **kwargs):
+        """An ASE calculator of the adapted model (main head)."""
+        from mlffkit.md import calculator
+
+        return calculator(self.model, **kwargs)
+
+
+def test_time_train(model, structures: Sequence[AtomsData], config: TTTConfig = TTTConfig()
+                    ) -> TTTResult:
+    """Adapt a copy of ``model``'s representation to ``structures`` (labelled by the prior,
+    :func:`prior_labels`) on the prior head's loss; heads unchanged (bitwise). ``model`` itself
+    is not modified."""
+    _require_prior_head(model)
+    structures = list(structures)
+    if not structures:
+        raise ValueError("test-time training needs at least one structure")
+    adapted = copy.deepcopy(model)
+    groups = adapted.parameter_groups()
+    trained = groups["representation"]
+    if not trained:
+        raise ValueError("the model's representation has no parameters to adapt")
+    frozen = groups["main_head"] + groups["prior_head"]
+    requires = [p.requires_grad for p in frozen]
+    for p in frozen:
+        p.requires_grad_(False)
+    objective = PriorObjective(config.weights, config.scales, energy_loss="l1", force_loss="l2")
+    optimiser = torch.optim.SGD(trained, lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay)
+    loader = BatchLoader(structures, min(config.batch_size, len(structures)),
+                         collate=collate_as(adapted), seed=config.seed, drop_last=False)
+    losses, best, waited, stopped = [], np.inf, 0, "steps"
+    adapted.train()
+    batches = iter(())
+    epoch = 0
+    try:
+        for step in range(config.steps):
+            sample = next(batches, None)
+            if sample is None:
+                loader.set_epoch(epoch)
+                epoch += 1
+                batches = iter(loader)
+                sample = next(batches)
+            out = objective(adapted, sample, step)
+            loss = float(out.loss.detach())
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"test-time training diverged at step {step} "
+                                         f"(prior loss {loss}); lower TTTConfig.lr")
+            losses.append(loss)
+            if config.target_loss is not None and loss <= config.target_loss:
+                stopped = "target"
+                break
+            if loss < best * (1 - config.min_delta):
+                best, waited = loss, 0
+            else:
+                waited += 1
+                if config.patience is not None and waited >= config.patience:
+                    stopped = "patience"
+                    break
+            optimiser.zero_grad(set_to_none=True)
+            out.loss.backward()
+            optimiser.step()
+    finally:
+        for p, flag in zip(frozen, requires):
+            p.requires_grad_(flag)
+        adapted.eval()
+    history = pd.DataFrame({"step": np.arange(len(losses)), "prior_loss": losses})
+    return TTTResult(model=adapted, history=history, stopped=stopped)
+
+
+def adapt(model, structures: Iterable, prior, config: TTTConfig = TTTConfig(), **calc_kwargs):
+    """Test-time training in one call: label ``structures`` (``ase.Atoms`` of the system to
+    simulate, e.g. a few frames or one relaxed structure) with the ``prior`` ASE calculator,
+    adapt a copy of ``model`` to them and return an ASE calculator of the adapted model. The
+    adaptation's :class:`TTTResult` is the calculator's ``ttt`` attribute."""
+    result = test_time_train(model, prior_labels(structures, prior), config)
+    calc = result.calculator(**calc_kwargs)
+    calc.ttt = result
+    return calc
