@@ -36,24 +36,31 @@ def test_iso17_split_scenarios_are_disjoint():
 
 def test_shift_pools_shift_one_thing_at_a_time():
     chno = shifts.CHNO
-    for pool in (shifts.TRAIN, shifts.TEST_ID):
-        assert all(elements(s) <= chno and ring_count(s) == 0 for s in pool)
-    assert not {canonical(s) for s in shifts.TRAIN} & {canonical(s) for s in shifts.TEST_ID}
-    assert all(ring_count(s) == 0 and elements(s) - chno for s in shifts.TEST_ELEMENTS)
-    assert set().union(*(elements(s) for s in shifts.TEST_ELEMENTS)) - chno == set(
+    pools = shifts.enumerated_pools()
+    assert {k: len(v) for k, v in pools.items()} == {
+        "train": 400, "test_id": 50, "test_elements": 50, "test_rings": 50}
+    for pool in ("train", "test_id"):
+        assert all(elements(s) <= chno and ring_count(s) == 0 for s in pools[pool])
+    assert not set(pools["train"]) & set(pools["test_id"])
+    assert all(ring_count(s) == 0 and len(elements(s) - chno) == 1
+               for s in pools["test_elements"])
+    assert set().union(*(elements(s) for s in pools["test_elements"])) - chno == set(
         shifts.NEW_ELEMENTS)
-    assert all(elements(s) <= chno and ring_count(s) > 0 for s in shifts.TEST_RINGS)
+    assert all(elements(s) <= chno and ring_count(s) > 0 for s in pools["test_rings"])
+    assert all(canonical(s) == s for pool in pools.values() for s in pool)
     config = shifts.ShiftsConfig()
     assert config.pool_smiles("test_forces") == config.pool_smiles("test_id")
     assert config.hot_temperature_K > config.temperature_K
+    # the pools depend on the seed only, and a given tuple replaces a pool
+    assert shifts.enumerated_pools(2024) == pools != shifts.enumerated_pools(1)
+    assert shifts.ShiftsConfig(train=("CCO",)).pool_smiles("train") == ("CCO",)
 
 
 def test_every_shift_molecule_has_mmff94_parameters():
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
-    pools = shifts.TRAIN + shifts.TEST_ID + shifts.TEST_ELEMENTS + shifts.TEST_RINGS
-    for smiles in pools:
+    for smiles in sum(shifts.enumerated_pools().values(), ()):
         assert AllChem.MMFFHasAllMoleculeParams(Chem.AddHs(Chem.MolFromSmiles(smiles))), smiles
 
 
@@ -74,7 +81,8 @@ def test_unknown_setting_is_refused(tmp_path):
         gen.generate("md17", out_dir=tmp_path)
 
 
-TINY_SHIFTS = dict(pools=("test_elements", "test_forces"), max_per_pool=1, n_equil=4,
+TINY_SHIFTS = dict(pools=("test_elements", "test_forces"), test_elements=("CS",),
+                   test_id=("C=CC=O",), n_equil=4,
                    stride=2, n_frames_test=3, progress=False)
 
 
@@ -85,8 +93,8 @@ def test_shifts_files_provenance_resume_and_verify(tmp_path):
     # the same code and machine fields as a results-store record (mlffkit.provenance)
     assert {"git_commit", "git_dirty", "mlffkit_version", "created_utc"} <= set(prov)
     assert set(machine()) | {"rdkit"} == set(prov["environment"])
-    assert set(prov["files"]) == {"test_elements/00_CH4S.npz", "test_forces/00_C3H4O.npz"}
-    data = gen.load("xtb-shifts", "test_elements/00_CH4S", out_dir=tmp_path)
+    assert set(prov["files"]) == {"test_elements/000_CH4S.npz", "test_forces/000_C3H4O.npz"}
+    data = gen.load("xtb-shifts", "test_elements/000_CH4S", out_dir=tmp_path)
     assert data["pool"] == "test_elements" and data["smiles"] == "CS"
     n = len(data["numbers"])
     for k in ("positions", "forces", "velocities", "mmff_forces"):
@@ -96,7 +104,7 @@ def test_shifts_files_provenance_resume_and_verify(tmp_path):
     assert gen.verify("xtb-shifts", out_dir=tmp_path) == {rel: "ok" for rel in prov["files"]}
 
     # a second call finds everything done and leaves the files alone
-    target = folder / "test_elements" / "00_CH4S.npz"
+    target = folder / "test_elements" / "000_CH4S.npz"
     stamp = target.stat().st_mtime_ns
     gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
     assert target.stat().st_mtime_ns == stamp
@@ -108,15 +116,15 @@ def test_shifts_files_provenance_resume_and_verify(tmp_path):
 
 def test_verify_detects_tampered_missing_and_unlisted_files(tmp_path):
     folder = gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
-    target = folder / "test_elements" / "00_CH4S.npz"
+    target = folder / "test_elements" / "000_CH4S.npz"
     blob = bytearray(target.read_bytes())
     blob[len(blob) // 2] ^= 0x01
     target.write_bytes(bytes(blob))
-    with pytest.raises(gen.VerifyError, match="00_CH4S.npz: sha256 mismatch"):
+    with pytest.raises(gen.VerifyError, match="000_CH4S.npz: sha256 mismatch"):
         gen.verify("xtb-shifts", out_dir=tmp_path)
-    (folder / "test_forces" / "00_C3H4O.npz").rename(folder / "extra.npz")
+    (folder / "test_forces" / "000_C3H4O.npz").rename(folder / "extra.npz")
     status = gen.verify("xtb-shifts", out_dir=tmp_path, raise_on_error=False)
-    assert status["test_forces/00_C3H4O.npz"] == "missing"
+    assert status["test_forces/000_C3H4O.npz"] == "missing"
     assert status["extra.npz"] == "unlisted"
     # generate repairs what verify found
     gen.generate("xtb-shifts", out_dir=tmp_path, **TINY_SHIFTS)
@@ -172,7 +180,7 @@ def test_checkpoint_of_old_settings_is_discarded_with_a_warning(tmp_path):
     from mlffkit.reference.md import Interrupted, LangevinSettings, run_langevin
     from mlffkit.calculators.xtb import GFN2xTB
 
-    stale = tmp_path / "xtb-shifts" / "test_elements" / "00_CH4S.partial.npz"
+    stale = tmp_path / "xtb-shifts" / "test_elements" / "000_CH4S.partial.npz"
     stale.parent.mkdir(parents=True)
     water = molecule("H2O")
     with pytest.raises(Interrupted):
