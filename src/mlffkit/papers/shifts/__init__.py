@@ -13,8 +13,11 @@ and test-time training with cheap priors, for any mlffkit backbone.
 - :mod:`~mlffkit.papers.shifts.ttt`: prior pre-training, main-head fine-tuning and test-time
   training of the representation on a prior's labels; :func:`adapt` returns an ASE calculator.
 
-The test-time-training functions import the trainer; they load when first used.
+The test-time-training functions import the trainer; they load when first used. Importing
+this package registers the ``shifts_benchmark`` experiment (:mod:`.benchmark`).
 """
+
+from . import benchmark  # noqa: F401  (registers the experiment)
 
 from .diagnostics import (force_norm, force_norm_shift, nearest_known_element,
                           swap_unseen_elements, unseen_elements)

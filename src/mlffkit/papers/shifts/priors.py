@@ -83,6 +83,28 @@ def prior(name: str, **kwargs: Any) -> Calculator:
     return PRIORS[name].build(**kwargs)
 
 
+def _sgdml():
+    """Import sgdml without its side effects on logging: it installs a logger class for every
+    logger created afterwards (each with its own stderr handler at DEBUG) and logs every solve;
+    we restore the standard class and keep its own loggers at ERROR (its energy-vs-force
+    consistency warning fires for every fit on few frames)."""
+    import sys
+
+    if "sgdml.train" not in sys.modules:
+        disabled = logging.root.manager.disable
+        logging.disable(logging.INFO)  # what imports log meanwhile (torch's DSL registry)
+        try:
+            import sgdml.predict  # noqa: F401
+            import sgdml.train  # noqa: F401
+        finally:
+            logging.setLoggerClass(logging.Logger)
+            logging.disable(disabled)
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("sgdml"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    return sys.modules["sgdml.train"], sys.modules["sgdml.predict"]
+
+
 class SGDMLPrior(Calculator):
     """An sGDML model (``sgdml.predict.GDMLPredict``) as an ASE calculator, in the units it
     was trained in (here eV and eV/Å); only the molecule it was trained on (same atoms in the
@@ -92,11 +114,9 @@ class SGDMLPrior(Calculator):
 
     def __init__(self, model: dict, **kwargs: Any):
         super().__init__(**kwargs)
-        from sgdml.predict import GDMLPredict
-
         self.model = model
         self.numbers = np.asarray(model["z"])
-        self._predict = GDMLPredict(model, log_level=40)
+        self._predict = _sgdml()[1].GDMLPredict(model, log_level=logging.WARNING)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -114,8 +134,7 @@ def train_sgdml(positions, numbers, energies, forces, n_valid: int | None = None
     scale is chosen from ``sigmas`` by the force error on ``n_valid`` further frames (default:
     a quarter of them, at least one, taken from the end); the final model is refitted on the
     training frames only, as sGDML's own cross-validation does."""
-    from sgdml.train import GDMLTrain
-
+    GDMLTrain = _sgdml()[0].GDMLTrain
     positions = np.asarray(positions, dtype=float)
     energies = np.asarray(energies, dtype=float)
     forces = np.asarray(forces, dtype=float)
@@ -134,19 +153,13 @@ def train_sgdml(positions, numbers, energies, forces, n_valid: int | None = None
              "F": forces[k - n_valid:]}
     trainer = GDMLTrain(max_processes=1)
     best = None
-    log = logging.getLogger("sgdml")
-    level = log.level
-    log.setLevel(logging.WARNING)  # sGDML logs every solve at INFO
-    try:
-        for sigma in sigmas:
-            np.random.seed(seed)
-            task = trainer.create_task(train, k - n_valid, valid, n_valid, sig=sigma, lam=1e-10)
-            calc = SGDMLPrior(trainer.train(task))
-            _, pred = calc._predict.predict(valid["R"].reshape(n_valid, -1))
-            error = float(np.abs(pred.reshape(valid["F"].shape) - valid["F"]).mean())
-            if best is None or error < best[0]:
-                best = (error, calc)
-    finally:
-        log.setLevel(level)
+    for sigma in sigmas:
+        np.random.seed(seed)
+        task = trainer.create_task(train, k - n_valid, valid, n_valid, sig=sigma, lam=1e-10)
+        calc = SGDMLPrior(trainer.train(task))
+        _, pred = calc._predict.predict(valid["R"].reshape(n_valid, -1))
+        error = float(np.abs(pred.reshape(valid["F"].shape) - valid["F"]).mean())
+        if best is None or error < best[0]:
+            best = (error, calc)
     best[1].validation_force_mae = best[0]
     return best[1]

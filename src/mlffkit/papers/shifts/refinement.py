@@ -72,7 +72,7 @@ def predict_refined(model, structures: Iterable, reference: np.ndarray,
                      "distance_trained": spectral_distance(
                          laplacian_spectrum(structure, model.cutoff), reference),
                      "distance_refined": float(distances.min()),
-                     "energy": float(out["energy"][0])})
+                     "energy": float(out["energy"][0].detach())})
         forces.append(out["forces"].detach().cpu().numpy().astype(np.float64))
     return pd.DataFrame(rows), forces
 

@@ -1,0 +1,27 @@
+"""The xtb-shifts benchmark at its smoke profile: every pool and method scored, the swaps and
+radii recorded, the training stages checked against the zero-force baseline."""
+
+import numpy as np
+
+from mlffkit import experiments
+from mlffkit.papers.shifts import benchmark
+
+
+def test_smoke_benchmark_scores_every_pool_and_method(compute_allowed):
+    result = experiments.run("shifts_benchmark", "smoke")
+    config = benchmark.PROFILES["smoke"]
+    molecules, summary = result.tables["molecules"], result.tables["summary"]
+    assert set(molecules["pool"]) == set(config.pools)
+    for pool, group in molecules.groupby("pool"):
+        assert list(group["method"]) == list(benchmark.METHODS)
+        assert np.isfinite(group["force_mae"]).all() and (group["force_mae"] > 0).all()
+        sgdml = group.set_index("method")["n_frames"]
+        assert sgdml["ttt_sgdml"] == sgdml["base_sgdml_frames"] == 20 - config.sgdml_frames
+    assert molecules["r_star_mean"].between(min(config.radii), max(config.radii)).all()
+    elements = molecules[molecules["pool"] == "test_elements"]
+    assert elements["swaps"].str.contains("->").all()  # the unseen element, made explicit
+    assert (molecules[molecules["pool"] != "test_elements"]["swaps"] == "").all()
+    assert len(summary) == len(config.pools) * len(benchmark.METHODS)
+    training = result.tables["training"]
+    assert list(training["steps"] > 0) == [True, True]
+    assert (training["zero_force_baseline"] > 0).all()
