@@ -25,3 +25,10 @@ def test_smoke_benchmark_scores_every_pool_and_method(compute_allowed):
     training = result.tables["training"]
     assert list(training["steps"] > 0) == [True, True]
     assert (training["zero_force_baseline"] > 0).all()
+
+
+def test_scoring_in_two_processes_gives_the_same_rows(compute_allowed):
+    one = experiments.run("shifts_benchmark", "smoke", pools=["test_id", "test_rings"])
+    two = experiments.run("shifts_benchmark", "smoke", pools=["test_id", "test_rings"],
+                          workers=2)
+    assert one.tables["molecules"].equals(two.tables["molecules"])

@@ -63,18 +63,19 @@ class ShiftsBenchmarkConfig(Config):
     radii: tuple = param()
     seed: int = param(SEED)
     threads: int = param(positive())
+    workers: int = param(positive())   # processes scoring test molecules (1: in this one)
     progress: bool = param()
 
 
 BOOK = ShiftsBenchmarkConfig(
     model="painn_book", prior_hidden=32, representation_blocks=1, n_train_molecules=400,
     n_test_molecules=50, pools=TEST_POOLS, pretrain_epochs=5, finetune_epochs=5, lr=1e-3,
-    batch_size=32, ttt_steps=30, ttt_lr=1e-3, sgdml_frames=10, radii=RADII, seed=0,
-    threads=1, progress=True)
+    batch_size=32, ttt_steps=30, ttt_lr=1e-5, sgdml_frames=10, radii=RADII, seed=0,
+    threads=1, workers=2, progress=True)
 PROFILES = {
     "smoke": BOOK.replace(model="schnet_book", n_train_molecules=4, n_test_molecules=1,
                           pretrain_epochs=1, finetune_epochs=1, ttt_steps=2, sgdml_frames=4,
-                          radii=(3.0, 5.0, 7.0), progress=False),
+                          radii=(3.0, 5.0, 7.0), workers=1, progress=False),
     "book": BOOK,
     "paper": BOOK.replace(model="equiformer_md17", pretrain_epochs=250, finetune_epochs=250,
                           ttt_steps=500, ttt_lr=1e-5, sgdml_frames=15),
@@ -145,10 +146,59 @@ def _train(c: ShiftsBenchmarkConfig, train_members: list[str]):
     return model, reference, pd.DataFrame(rows)
 
 
-def compute(c: ShiftsBenchmarkConfig) -> Result:
+def _score(c: ShiftsBenchmarkConfig, model, spectrum: np.ndarray, known: list[int],
+           pool: str, member: str) -> list[dict]:
+    """The rows of one test molecule: every method's force MAE and the molecule's shifts."""
+    from ase import Atoms
+
     from .priors import train_sgdml
     from .ttt import TTTConfig, prior_labels, test_time_train
 
+    ttt = TTTConfig(steps=c.ttt_steps, lr=c.ttt_lr, batch_size=c.batch_size, patience=None,
+                    seed=c.seed)
+    arrays = generate.load(SET, member)
+    numbers, swaps = swap_unseen_elements(arrays["numbers"], known)
+    items = structures(arrays, "reference", numbers)
+    info = {"pool": pool, "member": member, "smiles": arrays["smiles"], "n_atoms": len(numbers),
+            "swaps": ", ".join(f"{_symbol(a)}->{_symbol(b)}" for a, b in swaps.items()),
+            "force_norm": float(np.mean([force_norm(s.forces.numpy()) for s in items])),
+            "spectral_distance": float(np.mean([spectral_distance(
+                laplacian_spectrum(s, model.cutoff), spectrum) for s in items]))}
+    scores = {"base": (_force_mae(model, items), len(items))}
+    table, forces = predict_refined(model.eval(), items, spectrum, c.radii)
+    errors = [np.abs(f - s.forces.numpy()).mean() for f, s in zip(forces, items)]
+    scores["rr"] = (1e3 * float(np.mean(errors)), len(items))
+    info["r_star_mean"] = float(table["r_star"].mean())
+    adapted = test_time_train(model, structures(arrays, "prior", numbers), ttt).model
+    scores["ttt_mmff94"] = (_force_mae(adapted, items), len(items))
+    k = c.sgdml_frames
+    held_out = items[k:]
+    if held_out:
+        prior = train_sgdml(arrays["positions"][:k], arrays["numbers"], arrays["energy"][:k],
+                            arrays["forces"][:k])
+        atoms = [Atoms(numbers=arrays["numbers"], positions=s.pos.numpy()) for s in held_out]
+        labelled = [s.replace(numbers=held.numbers)
+                    for s, held in zip(prior_labels(atoms, prior), held_out)]
+        adapted = test_time_train(model, labelled, ttt).model
+        scores["base_sgdml_frames"] = (_force_mae(model, held_out), len(held_out))
+        scores["ttt_sgdml"] = (_force_mae(adapted, held_out), len(held_out))
+    return [{**info, "method": method, "force_mae": mae, "n_frames": n}
+            for method, (mae, n) in scores.items()]
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(*args) -> None:
+    torch.set_num_threads(1)
+    _WORKER["args"] = args
+
+
+def _score_in_worker(task: tuple[str, str]) -> list[dict]:
+    return _score(*_WORKER["args"], *task)
+
+
+def compute(c: ShiftsBenchmarkConfig) -> Result:
     torch_threads(c.threads)
     train_members = pool_members("train")[: c.n_train_molecules]
     model, reference, training = _train(c, train_members)
@@ -156,45 +206,19 @@ def compute(c: ShiftsBenchmarkConfig) -> Result:
     # the mean training spectrum at the model's cutoff, from every training frame
     spectrum = mean_spectrum(laplacian_spectrum(s, model.cutoff) for s in reference)
     train_f = np.array([force_norm(s.forces.numpy()) for s in reference])
-    ttt = TTTConfig(steps=c.ttt_steps, lr=c.ttt_lr, batch_size=c.batch_size, patience=None,
-                    seed=c.seed)
-    rows = []
-    for pool in c.pools:
-        for member in pool_members(pool)[: c.n_test_molecules]:
-            arrays = generate.load(SET, member)
-            numbers, swaps = swap_unseen_elements(arrays["numbers"], known)
-            items = structures(arrays, "reference", numbers)
-            k = c.sgdml_frames
-            info = {"pool": pool, "member": member, "smiles": arrays["smiles"],
-                    "n_atoms": len(numbers),
-                    "swaps": ", ".join(f"{_symbol(a)}->{_symbol(b)}"
-                                       for a, b in swaps.items()),
-                    "force_norm": float(np.mean([force_norm(s.forces.numpy()) for s in items])),
-                    "spectral_distance": float(np.mean([spectral_distance(
-                        laplacian_spectrum(s, model.cutoff), spectrum) for s in items]))}
-            scores = {"base": (_force_mae(model, items), len(items))}
-            table, forces = predict_refined(model.eval(), items, spectrum, c.radii)
-            errors = [np.abs(f - s.forces.numpy()).mean() for f, s in zip(forces, items)]
-            scores["rr"] = (1e3 * float(np.mean(errors)), len(items))
-            info["r_star_mean"] = float(table["r_star"].mean())
-            mmff = structures(arrays, "prior", numbers)
-            adapted = test_time_train(model, mmff, ttt).model
-            scores["ttt_mmff94"] = (_force_mae(adapted, items), len(items))
-            prior = train_sgdml(arrays["positions"][:k], arrays["numbers"], arrays["energy"][:k],
-                                arrays["forces"][:k])
-            held_out = items[k:]
-            if held_out:
-                from ase import Atoms
+    tasks = [(pool, member) for pool in c.pools
+             for member in pool_members(pool)[: c.n_test_molecules]]
+    context = (c, model.eval(), spectrum, known)
+    if c.workers > 1:  # molecules are independent: the same rows in any order of work
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-                atoms = [Atoms(numbers=arrays["numbers"], positions=s.pos.numpy())
-                         for s in held_out]
-                labelled = [s.replace(numbers=held.numbers) for s, held in
-                            zip(prior_labels(atoms, prior), held_out)]
-                adapted = test_time_train(model, labelled, ttt).model
-                scores["base_sgdml_frames"] = (_force_mae(model, held_out), len(held_out))
-                scores["ttt_sgdml"] = (_force_mae(adapted, held_out), len(held_out))
-            for method, (mae, n) in scores.items():
-                rows.append({**info, "method": method, "force_mae": mae, "n_frames": n})
+        with ProcessPoolExecutor(c.workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_init_worker, initargs=context) as pool:
+            scored = list(pool.map(_score_in_worker, tasks))
+    else:
+        scored = [_score(*context, *task) for task in tasks]
+    rows = [row for rows_ in scored for row in rows_]
     molecules = pd.DataFrame(rows)
     train_mu, train_sigma = float(train_f.mean()), float(train_f.std())
     molecules["force_norm_z"] = (molecules["force_norm"] - train_mu) / train_sigma
