@@ -241,6 +241,16 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# ### Did the runs learn their primary targets?
+#
+# Before any comparison: every run's test errors against predicting the mean training energy
+# and zero forces on the same test frames. A run that does not beat both has learned nothing
+# the verdicts below could read.
+
+# %%
+fm.primary_check(runs, params).round(1)
+
+# %% [markdown]
 # ### Did the auxiliary head learn?
 #
 # A verdict on $T \ge 2$ means something only if the auxiliary head learned the

@@ -68,6 +68,15 @@ for column, unit in (("force_mae_meV_A", "meV/Å"), ("energy_mae_meV", "meV")):
     display(fa.mean_std_table(runs, column, ["molecule"]))
 
 # %% [markdown]
+# ### Did the runs learn their primary targets?
+#
+# Every run's test errors against predicting the mean training energy and zero forces on the
+# same test frames (a run that beats neither has learned nothing to compare).
+
+# %%
+fm.primary_check(runs, params).round(1)
+
+# %% [markdown]
 # ### Did the auxiliary head learn?
 #
 # A verdict on $T \ge 2$ means something only if the auxiliary head learned the

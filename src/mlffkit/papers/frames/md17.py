@@ -226,6 +226,30 @@ def no_aux_runs(sweep_params) -> pd.DataFrame:
     return ft.sweep(RUN.name, config)
 
 
+def primary_check(runs: pd.DataFrame, sweep_params) -> pd.DataFrame:
+    """Did the runs learn their primary targets? Per molecule: the test energy and force MAE
+    of the sweep's runs (best, median, worst) beside two trivial predictors on the same test
+    frames: the mean training energy, and zero forces (the mean force of a molecule). The
+    test frames do not depend on the variant or seed, only on the molecule."""
+    config = ft.sweep_config(RUN, sweep_params)
+    rows = []
+    for molecule, group in runs.groupby("molecule", sort=False):
+        p = config.run.replace(molecule=molecule)
+        frames, split, test = _data(p)
+        mean_energy = float(np.mean(frames.energy[split.train]))
+        row = {"molecule": molecule, "runs": len(group),
+               "mean_energy_baseline_meV": 1e3 * float(np.mean(np.abs(test.energy - mean_energy))),
+               "zero_force_baseline_meV_A": 1e3 * float(np.mean(np.abs(test.forces)))}
+        for column, name in (("energy_mae_meV", "energy"), ("force_mae_meV_A", "force")):
+            row[f"{name}_mae_best"] = float(group[column].min())
+            row[f"{name}_mae_median"] = float(group[column].median())
+            row[f"{name}_mae_worst"] = float(group[column].max())
+        row["learned"] = (row["energy_mae_worst"] < row["mean_energy_baseline_meV"]
+                          and row["force_mae_worst"] < row["zero_force_baseline_meV_A"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 #: frame-lag study (not in the paper): xtb-md17, training frames ``lag`` steps apart
 LAGS = (1, 4)
 
