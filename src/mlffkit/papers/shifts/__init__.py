@@ -13,33 +13,24 @@ and test-time training with cheap priors, for any mlffkit backbone.
 - :mod:`~mlffkit.papers.shifts.ttt`: prior pre-training, main-head fine-tuning and test-time
   training of the representation on a prior's labels; :func:`adapt` returns an ASE calculator.
 
-The test-time-training functions import the trainer; they load when first used. Importing
-this package registers the ``shifts_benchmark`` experiment (:mod:`.benchmark`).
+Importing this package registers the ``shifts_benchmark`` (:mod:`.benchmark`) and
+``shifts_md17_transfer`` (:mod:`.transfer`) experiments.
 """
 
-from . import benchmark  # noqa: F401  (registers the experiment)
-
+from . import benchmark, transfer  # noqa: F401  (register the experiments)
 from .diagnostics import (force_norm, force_norm_shift, nearest_known_element,
                           swap_unseen_elements, unseen_elements)
 from .priors import PRIORS, prior, train_sgdml
 from .refinement import RADII, neighbour_cutoff, predict_refined, refine_radius
 from .spectral import laplacian_spectrum, mean_spectrum, spectral_distance, spectral_distances
+from .ttt import (PriorObjective, TTTConfig, TTTResult, adapt, finetune_main, force_mae,
+                  pretrain_on_prior, prior_labels, test_time_train)
 
 __all__ = [
     "laplacian_spectrum", "mean_spectrum", "spectral_distance", "spectral_distances",
     "force_norm", "force_norm_shift", "unseen_elements", "nearest_known_element",
-    "swap_unseen_elements", "PRIORS", "prior", "train_sgdml", "RADII", "neighbour_cutoff", "refine_radius", "predict_refined",
+    "swap_unseen_elements", "PRIORS", "prior", "train_sgdml", "RADII", "neighbour_cutoff",
+    "refine_radius", "predict_refined",
     "TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
-    "finetune_main", "test_time_train", "adapt",
+    "finetune_main", "test_time_train", "adapt", "force_mae",
 ]
-
-_TTT = {"TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
-        "finetune_main", "test_time_train", "adapt"}
-
-
-def __getattr__(name):
-    if name in _TTT:
-        from . import ttt
-
-        return getattr(ttt, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

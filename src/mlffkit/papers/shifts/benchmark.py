@@ -39,6 +39,7 @@ from mlffkit.runtime import torch_threads
 from .diagnostics import force_norm, swap_unseen_elements
 from .refinement import RADII, predict_refined
 from .spectral import laplacian_spectrum, mean_spectrum, spectral_distance
+from .ttt import force_mae
 
 SET = "xtb-shifts"
 TEST_POOLS = ("test_id", "test_forces", "test_elements", "test_rings")
@@ -71,7 +72,7 @@ BOOK = ShiftsBenchmarkConfig(
     model="painn_book", prior_hidden=32, representation_blocks=1, n_train_molecules=400,
     n_test_molecules=50, pools=TEST_POOLS, pretrain_epochs=5, finetune_epochs=5, lr=1e-3,
     batch_size=32, ttt_steps=30, ttt_lr=1e-5, sgdml_frames=10, radii=RADII, seed=0,
-    threads=1, workers=2, progress=True)
+    threads=2, workers=2, progress=True)
 PROFILES = {
     "smoke": BOOK.replace(model="schnet_book", n_train_molecules=4, n_test_molecules=1,
                           pretrain_epochs=1, finetune_epochs=1, ttt_steps=2, sgdml_frames=4,
@@ -105,15 +106,6 @@ def _model(c: ShiftsBenchmarkConfig):
                         "representation_blocks": c.representation_blocks})
 
 
-def _force_mae(model, items: Sequence[AtomsData], head: str = "main") -> float:
-    """meV/Å over all force components of ``items``, from the main or the prior head."""
-    batch = collate(list(items), dtype=next(model.parameters()).dtype)
-    prior = head == "prior"
-    out = model.eval()(batch, forces=True, prior=prior, main=not prior, create_graph=False)
-    predicted = out["prior_forces" if prior else "forces"]
-    return 1e3 * float((predicted - batch.forces).abs().mean())
-
-
 def _mean_baseline(items: Sequence[AtomsData]) -> float:
     """meV/Å of predicting zero forces (the mean force of a molecule is zero)."""
     return 1e3 * float(np.mean([s.forces.abs().mean() for s in items]))
@@ -138,10 +130,10 @@ def _train(c: ShiftsBenchmarkConfig, train_members: list[str]):
                                                          **trainer), batch_size=c.batch_size)
     every = max(1, len(reference) // 500)  # the learned-check on at most ~500 frames
     rows = [{"stage": "pretrain: prior head on MMFF94 labels", "steps": pre.step,
-             "train_force_mae": _force_mae(model, prior[::every], head="prior"),
+             "train_force_mae": force_mae(model, prior[::every], head="prior"),
              "zero_force_baseline": _mean_baseline(prior[::every])},
             {"stage": "finetune: main head on GFN2-xTB labels", "steps": fine.step,
-             "train_force_mae": _force_mae(model, reference[::every]),
+             "train_force_mae": force_mae(model, reference[::every]),
              "zero_force_baseline": _mean_baseline(reference[::every])}]
     return model, reference, pd.DataFrame(rows)
 
@@ -164,13 +156,13 @@ def _score(c: ShiftsBenchmarkConfig, model, spectrum: np.ndarray, known: list[in
             "force_norm": float(np.mean([force_norm(s.forces.numpy()) for s in items])),
             "spectral_distance": float(np.mean([spectral_distance(
                 laplacian_spectrum(s, model.cutoff), spectrum) for s in items]))}
-    scores = {"base": (_force_mae(model, items), len(items))}
+    scores = {"base": (force_mae(model, items), len(items))}
     table, forces = predict_refined(model.eval(), items, spectrum, c.radii)
     errors = [np.abs(f - s.forces.numpy()).mean() for f, s in zip(forces, items)]
     scores["rr"] = (1e3 * float(np.mean(errors)), len(items))
     info["r_star_mean"] = float(table["r_star"].mean())
     adapted = test_time_train(model, structures(arrays, "prior", numbers), ttt).model
-    scores["ttt_mmff94"] = (_force_mae(adapted, items), len(items))
+    scores["ttt_mmff94"] = (force_mae(adapted, items), len(items))
     k = c.sgdml_frames
     held_out = items[k:]
     if held_out:
@@ -180,8 +172,8 @@ def _score(c: ShiftsBenchmarkConfig, model, spectrum: np.ndarray, known: list[in
         labelled = [s.replace(numbers=held.numbers)
                     for s, held in zip(prior_labels(atoms, prior), held_out)]
         adapted = test_time_train(model, labelled, ttt).model
-        scores["base_sgdml_frames"] = (_force_mae(model, held_out), len(held_out))
-        scores["ttt_sgdml"] = (_force_mae(adapted, held_out), len(held_out))
+        scores["base_sgdml_frames"] = (force_mae(model, held_out), len(held_out))
+        scores["ttt_sgdml"] = (force_mae(adapted, held_out), len(held_out))
     return [{**info, "method": method, "force_mae": mae, "n_frames": n}
             for method, (mae, n) in scores.items()]
 

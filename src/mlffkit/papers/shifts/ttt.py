@@ -41,7 +41,7 @@ from mlffkit.training.trainer import Trainer, TrainerConfig
 from mlffkit.training.data import BatchLoader
 
 __all__ = ["TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
-           "finetune_main", "test_time_train", "adapt"]
+           "finetune_main", "test_time_train", "adapt", "force_mae"]
 
 #: λ_F of the official pre-training and TTT loss (``force_coefficient``), with λ_E = 1.
 OFFICIAL_WEIGHTS = LossWeights(energy=1.0, forces=1000.0)
@@ -82,6 +82,15 @@ def prior_labels(structures: Iterable, prior) -> list[AtomsData]:
                                               forces=forces, cell=np.asarray(atoms.cell.array),
                                               pbc=np.asarray(atoms.pbc)))
     return labelled
+
+
+def force_mae(model, items: Sequence[AtomsData], head: str = "main") -> float:
+    """meV/Å over all force components of ``items``, from the main or the prior head."""
+    batch = collate(list(items), dtype=next(model.parameters()).dtype)
+    prior = head == "prior"
+    out = model.eval()(batch, forces=True, prior=prior, main=not prior, create_graph=False)
+    predicted = out["prior_forces" if prior else "forces"]
+    return 1e3 * float((predicted - batch.forces).abs().mean())
 
 
 def _require_prior_head(model) -> None:
