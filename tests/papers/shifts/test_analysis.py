@@ -25,7 +25,7 @@ def test_a_halved_error_gives_ratio_one_half_and_a_yes():
     molecules = table(factor_rr=1.0, factor_ttt=0.5)
     ratio = paired_ratios(molecules, "ttt_mmff94", "base").iloc[0]
     assert ratio["ratio"] == pytest.approx(0.5, rel=0.1) and ratio["high"] < 1
-    assert ratio["improved"] == 8 and ratio["molecules"] == 8
+    assert ratio["improved"] == 8 and ratio["units"] == 8
     verdict = verdicts(molecules).set_index("method")["verdict"]
     assert verdict["ttt_mmff94"] == "yes"
     assert set(verdict.index) == {"rr", "ttt_mmff94", "ttt_sgdml"}

@@ -167,3 +167,13 @@ def test_pretraining_moves_representation_and_prior_head_finetuning_the_main_hea
     finetune_main(model, reference, config, batch_size=8, weights=LossWeights(1.0, 1.0))
     assert moved(before) and moved(before) <= ids["main_head"]
     assert loss(main_loss, reference) < 0.5 * first
+
+
+def test_per_frame_force_errors_average_to_the_force_mae():
+    from mlffkit.papers.shifts.ttt import force_mae, frame_force_errors
+
+    model = tiny_model("painn")
+    items = labelled_by(tiny_model("schnet"), structures(5), prior=False)
+    per_frame = frame_force_errors(model, items)
+    assert per_frame.shape == (5,) and np.isclose(per_frame.mean(), force_mae(model, items))
+    assert np.isclose(per_frame[2], force_mae(model, items[2:3]))

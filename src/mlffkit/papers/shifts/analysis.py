@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["paired_ratios", "CLAIMS", "verdicts"]
+__all__ = ["paired_ratios", "CLAIMS", "TRANSFER_CLAIMS", "verdicts"]
 
 #: (method, the method it is compared with, what the paper claims)
 CLAIMS = (
@@ -18,18 +18,29 @@ CLAIMS = (
 )
 
 
+#: the MD17 transferability claims (§5.2, Fig. 8), per unseen molecule
+TRANSFER_CLAIMS = (
+    ("ttt_sgdml", "base", "TTT on an sGDML prior (k labelled frames) lowers the force error on "
+                          "an unseen molecule (§5.2)"),
+    ("ttt_mmff94", "base", "TTT on MMFF94 (label-free) lowers the force error on an unseen "
+                           "molecule"),
+    ("ttt_gfn2-xtb", "base", "TTT on GFN2-xTB (label-free, Table 5's prior) lowers the force "
+                             "error on an unseen molecule"),
+)
+
+
 def paired_ratios(molecules: pd.DataFrame, method: str, reference: str,
-                  level: float = 0.95) -> pd.DataFrame:
-    """Per pool: the geometric-mean ratio of ``method``'s force MAE to ``reference``'s over
-    the molecules scored by both, with a paired Student-t interval on the log ratios
-    (molecules are the unit), and the count of molecules it improved."""
+                  level: float = 0.95, group: str = "pool", unit: str = "member"
+                  ) -> pd.DataFrame:
+    """Per ``group`` (a pool): the geometric-mean ratio of ``method``'s force MAE to
+    ``reference``'s over the ``unit``s (molecules; or frames of one molecule) scored by both,
+    with a paired Student-t interval on the log ratios, and how many units improved."""
     from scipy import stats
 
     rows = []
-    wide = molecules.pivot_table(index=["pool", "member"], columns="method",
-                                 values="force_mae")
-    for pool, group in wide.groupby(level="pool", sort=False):
-        both = group[[method, reference]].dropna()
+    wide = molecules.pivot_table(index=[group, unit], columns="method", values="force_mae")
+    for pool, group_ in wide.groupby(level=group, sort=False):
+        both = group_[[method, reference]].dropna()
         logs = np.log(both[method].to_numpy() / both[reference].to_numpy())
         n = len(logs)
         if n > 1 and logs.std(ddof=1) > 0:
@@ -37,20 +48,21 @@ def paired_ratios(molecules: pd.DataFrame, method: str, reference: str,
         else:
             half = np.nan if n < 2 else 0.0
         mean = logs.mean() if n else np.nan
-        rows.append({"pool": pool, "method": method, "vs": reference, "molecules": n,
+        rows.append({group: pool, "method": method, "vs": reference, "units": n,
                      "ratio": float(np.exp(mean)), "low": float(np.exp(mean - half)),
                      "high": float(np.exp(mean + half)), "improved": int((logs < 0).sum())})
     return pd.DataFrame(rows)
 
 
-def verdicts(molecules: pd.DataFrame) -> pd.DataFrame:
-    """Each claim in each pool: ``yes`` when the whole interval of the ratio lies below 1,
+def verdicts(molecules: pd.DataFrame, claims=CLAIMS, group: str = "pool",
+             unit: str = "member") -> pd.DataFrame:
+    """Each claim in each group: ``yes`` when the whole interval of the ratio lies below 1,
     ``no`` when it lies at or above 1 (worse), else ``not resolved``."""
     tables = []
-    for method, reference, claim in CLAIMS:
+    for method, reference, claim in claims:
         if not {method, reference} <= set(molecules["method"]):
             continue
-        table = paired_ratios(molecules, method, reference)
+        table = paired_ratios(molecules, method, reference, group=group, unit=unit)
         table["claim"] = claim
         table["verdict"] = np.where(table["high"] < 1, "yes",
                                     np.where(table["low"] >= 1, "no", "not resolved"))

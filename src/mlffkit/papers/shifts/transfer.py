@@ -137,7 +137,8 @@ def compute(c: TransferConfig) -> Result:
     from mlffkit.models import build_model
     from mlffkit.training.trainer import TrainerConfig
 
-    from .ttt import TTTConfig, finetune_main, force_mae, pretrain_on_prior, test_time_train
+    from .ttt import (TTTConfig, finetune_main, frame_force_errors, pretrain_on_prior,
+                      test_time_train)
 
     with torch_threads(c.threads):
         prior_set, reference = [], []
@@ -155,7 +156,7 @@ def compute(c: TransferConfig) -> Result:
                       batch_size=c.batch_size)
         ttt = TTTConfig(steps=c.ttt_steps, lr=c.ttt_lr, batch_size=c.batch_size,
                         patience=None, seed=c.seed)
-        errors, md = [], []
+        errors, per_frame, md = [], [], []
         for molecule in c.test_molecules:
             test = _frames(molecule, "test", c.n_test)
             test_items = _labelled(test)
@@ -171,14 +172,18 @@ def compute(c: TransferConfig) -> Result:
                                                         ttt).model
             start = _atoms(test, 0)
             for method, m in models.items():
+                frame_errors = frame_force_errors(m, test_items)
+                per_frame += [{"molecule": molecule, "method": method, "frame": k,
+                               "force_mae": e} for k, e in enumerate(frame_errors)]
                 errors.append({"molecule": molecule, "method": method,
-                               "force_mae": force_mae(m, test_items),
+                               "force_mae": float(frame_errors.mean()),
                                "zero_force_baseline": 1e3 * float(np.abs(test.forces).mean())})
                 for ensemble in ("langevin", "nve"):
                     for seed in range(c.md_seeds):
                         md.append({"molecule": molecule, "method": method,
                                    **_simulate(m, start, c, ensemble, seed)})
-    return Result(tables={"errors": pd.DataFrame(errors), "md": pd.DataFrame(md)})
+    return Result(tables={"errors": pd.DataFrame(errors), "frames": pd.DataFrame(per_frame),
+                          "md": pd.DataFrame(md)})
 
 
 def datasets(c: TransferConfig) -> dict[str, str]:

@@ -41,7 +41,7 @@ from mlffkit.training.trainer import Trainer, TrainerConfig
 from mlffkit.training.data import BatchLoader
 
 __all__ = ["TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
-           "finetune_main", "test_time_train", "adapt", "force_mae"]
+           "finetune_main", "test_time_train", "adapt", "force_mae", "frame_force_errors"]
 
 #: λ_F of the official pre-training and TTT loss (``force_coefficient``), with λ_E = 1.
 OFFICIAL_WEIGHTS = LossWeights(energy=1.0, forces=1000.0)
@@ -91,6 +91,16 @@ def force_mae(model, items: Sequence[AtomsData], head: str = "main") -> float:
     out = model.eval()(batch, forces=True, prior=prior, main=not prior, create_graph=False)
     predicted = out["prior_forces" if prior else "forces"]
     return 1e3 * float((predicted - batch.forces).abs().mean())
+
+
+def frame_force_errors(model, items: Sequence[AtomsData]) -> np.ndarray:
+    """Force MAE (meV/Å) of each structure of ``items``, from the main head."""
+    batch = collate(list(items), dtype=next(model.parameters()).dtype)
+    out = model.eval()(batch, forces=True, create_graph=False)
+    per_atom = (out["forces"] - batch.forces).abs().mean(dim=1).detach()
+    sums = torch.zeros(batch.n_structures, dtype=per_atom.dtype).index_add(0, batch.batch,
+                                                                           per_atom)
+    return 1e3 * (sums / batch.n_atoms.to(sums.dtype)).cpu().numpy().astype(np.float64)
 
 
 def _require_prior_head(model) -> None:
