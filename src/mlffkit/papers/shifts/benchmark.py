@@ -20,7 +20,6 @@ How it changes the paper's claim: GFN2-xTB plays DFT (ωB97M-D3(BJ)), MMFF94 the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +27,7 @@ import pandas as pd
 import torch
 
 from mlffkit import reference as generate
-from mlffkit.data.atoms import AtomsData, collate
+from mlffkit.data.atoms import AtomsData
 from mlffkit.experiments.config import Config, param
 from mlffkit.experiments.registry import (SEED, Experiment, names_from, one_of, positive,
                                           register)
@@ -39,7 +38,7 @@ from mlffkit.runtime import torch_threads
 from .diagnostics import force_norm, swap_unseen_elements
 from .refinement import RADII, predict_refined
 from .spectral import laplacian_spectrum, mean_spectrum, spectral_distance
-from .ttt import force_mae
+from .ttt import force_mae, train_with_prior
 
 SET = "xtb-shifts"
 TEST_POOLS = ("test_id", "test_forces", "test_elements", "test_rings")
@@ -99,43 +98,16 @@ def structures(arrays: dict, labels: str = "reference", numbers=None) -> list[At
                                  arrays[prefix + "forces"])]
 
 
-def _model(c: ShiftsBenchmarkConfig):
-    from mlffkit.models import build_model
-
-    return build_model({"preset": c.model, "prior_head": {"hidden": [c.prior_hidden]},
-                        "representation_blocks": c.representation_blocks})
-
-
-def _mean_baseline(items: Sequence[AtomsData]) -> float:
-    """meV/Å of predicting zero forces (the mean force of a molecule is zero)."""
-    return 1e3 * float(np.mean([s.forces.abs().mean() for s in items]))
-
-
 def _train(c: ShiftsBenchmarkConfig, train_members: list[str]):
-    from mlffkit.training.trainer import TrainerConfig
-
-    from .ttt import finetune_main, pretrain_on_prior
-
     prior, reference = [], []
     for member in train_members:
         arrays = generate.load(SET, member)
         prior += structures(arrays, "prior")
         reference += structures(arrays, "reference")
-    torch.manual_seed(c.seed)
-    model = _model(c)
-    trainer = dict(lr=c.lr, ema_decay=None, progress=c.progress, seed=c.seed)
-    pre = pretrain_on_prior(model, prior, TrainerConfig(max_epochs=c.pretrain_epochs, **trainer),
-                            batch_size=c.batch_size)
-    fine = finetune_main(model, reference, TrainerConfig(max_epochs=c.finetune_epochs,
-                                                         **trainer), batch_size=c.batch_size)
-    every = max(1, len(reference) // 500)  # the learned-check on at most ~500 frames
-    rows = [{"stage": "pretrain: prior head on MMFF94 labels", "steps": pre.step,
-             "train_force_mae": force_mae(model, prior[::every], head="prior"),
-             "zero_force_baseline": _mean_baseline(prior[::every])},
-            {"stage": "finetune: main head on GFN2-xTB labels", "steps": fine.step,
-             "train_force_mae": force_mae(model, reference[::every]),
-             "zero_force_baseline": _mean_baseline(reference[::every])}]
-    return model, reference, pd.DataFrame(rows)
+    model, training = train_with_prior(c, prior, reference)
+    training["stage"] = ["pretrain: prior head on MMFF94 labels",
+                         "finetune: main head on GFN2-xTB labels"]
+    return model, reference, training
 
 
 def _score(c: ShiftsBenchmarkConfig, model, spectrum: np.ndarray, known: list[int],

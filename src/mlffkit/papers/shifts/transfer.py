@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from mlffkit import data
 from mlffkit.data.atoms import AtomsData
@@ -134,11 +133,7 @@ def _simulate(model, start, c: TransferConfig, ensemble: str, seed: int) -> dict
 
 
 def compute(c: TransferConfig) -> Result:
-    from mlffkit.models import build_model
-    from mlffkit.training.trainer import TrainerConfig
-
-    from .ttt import (TTTConfig, finetune_main, frame_force_errors, pretrain_on_prior,
-                      test_time_train)
+    from .ttt import TTTConfig, frame_force_errors, test_time_train, train_with_prior
 
     with torch_threads(c.threads):
         prior_set, reference = [], []
@@ -146,14 +141,7 @@ def compute(c: TransferConfig) -> Result:
             frames = _frames(molecule, "train", c.n_train)
             reference += _labelled(frames)
             prior_set += _labelled(frames, _prior("mmff94", frames, c))
-        torch.manual_seed(c.seed)
-        model = build_model({"preset": c.model, "prior_head": {"hidden": [c.prior_hidden]},
-                             "representation_blocks": c.representation_blocks})
-        trainer = dict(lr=c.lr, ema_decay=None, progress=c.progress, seed=c.seed)
-        pretrain_on_prior(model, prior_set, TrainerConfig(max_epochs=c.pretrain_epochs,
-                                                          **trainer), batch_size=c.batch_size)
-        finetune_main(model, reference, TrainerConfig(max_epochs=c.finetune_epochs, **trainer),
-                      batch_size=c.batch_size)
+        model, _ = train_with_prior(c, prior_set, reference)
         ttt = TTTConfig(steps=c.ttt_steps, lr=c.ttt_lr, batch_size=c.batch_size,
                         patience=None, seed=c.seed)
         errors, per_frame, md = [], [], []
