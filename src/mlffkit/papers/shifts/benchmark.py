@@ -71,7 +71,7 @@ BOOK = ShiftsBenchmarkConfig(
     model="painn_book", prior_hidden=32, representation_blocks=1, n_train_molecules=400,
     n_test_molecules=50, pools=TEST_POOLS, pretrain_epochs=5, finetune_epochs=5, lr=1e-3,
     batch_size=32, ttt_steps=30, ttt_lr=1e-5, sgdml_frames=10, radii=RADII, seed=0,
-    threads=2, workers=2, progress=True)
+    threads=1, workers=1, progress=True)
 PROFILES = {
     "smoke": BOOK.replace(model="schnet_book", n_train_molecules=4, n_test_molecules=1,
                           pretrain_epochs=1, finetune_epochs=1, ttt_steps=2, sgdml_frames=4,

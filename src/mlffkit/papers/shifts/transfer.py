@@ -68,8 +68,8 @@ BOOK = TransferConfig(
     model="painn_book", prior_hidden=32, representation_blocks=1,
     train_molecules=TRAIN_MOLECULES, test_molecules=TEST_MOLECULES, n_train=1000, n_test=200,
     pretrain_epochs=5, finetune_epochs=10, lr=1e-3, batch_size=32, priors=TTT_PRIORS,
-    ttt_frames=200, ttt_steps=100, ttt_lr=1e-5, sgdml_frames=50, md_seeds=3, md_steps=4000,
-    temperature_K=500.0, dt_fs=0.5, friction_per_ps=1.0, seed=0, threads=2, progress=True)
+    ttt_frames=200, ttt_steps=100, ttt_lr=1e-5, sgdml_frames=50, md_seeds=3, md_steps=2000,
+    temperature_K=500.0, dt_fs=0.5, friction_per_ps=1.0, seed=0, threads=1, progress=True)
 PROFILES = {
     "smoke": BOOK.replace(model="schnet_book", train_molecules=("benzene",),
                           test_molecules=("toluene",), n_train=16, n_test=8, pretrain_epochs=1,
