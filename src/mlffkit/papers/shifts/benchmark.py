@@ -9,7 +9,9 @@ GFN2-xTB labels of the training pool, then every test molecule of every pool is 
 - after test-time training on the labels of an sGDML prior fitted to the GFN2-xTB labels of
   its first ``sgdml_frames`` frames (``ttt_sgdml``: the paper's MD17/SPICE prior, which
   consumes reference labels). This row, and a ``base`` row on the same frames
-  (``base_sgdml_frames``), are scored on the frames sGDML did not see.
+  (``base_sgdml_frames``), are scored on the frames sGDML did not see. The prior head was
+  pre-trained on MMFF94, not on sGDML (the paper pre-trains on the prior TTT later uses), so
+  this row is a mismatched-prior control.
 
 Unseen elements (the ``test_elements`` pool) are swapped for the nearest known element in
 the model's input (App. D.1; the swaps are in the table); the priors see the true molecule.
