@@ -99,8 +99,9 @@ def _sgdml():
         finally:
             logging.setLoggerClass(logging.Logger)
             logging.disable(disabled)
+    logging.getLogger("sgdml").setLevel(logging.ERROR)  # loggers sgdml creates later inherit
     for name in list(logging.root.manager.loggerDict):
-        if name.startswith("sgdml"):
+        if name.startswith("sgdml."):
             logging.getLogger(name).setLevel(logging.ERROR)
     return sys.modules["sgdml.train"], sys.modules["sgdml.predict"]
 
