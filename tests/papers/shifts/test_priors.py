@@ -50,3 +50,12 @@ def test_sgdml_prior_learns_its_molecule_from_few_frames():
         other.get_forces()
     with pytest.raises(ValueError, match="frames"):
         train_sgdml(positions[:2], numbers, energies[:2], forces[:2])
+
+
+def test_an_sgdml_prior_starts_no_worker_processes():
+    import multiprocessing
+
+    numbers, (positions, energies, forces) = frames(8)
+    before = len(multiprocessing.active_children())
+    train_sgdml(positions, numbers, energies, forces, sigmas=(5, 10))
+    assert len(multiprocessing.active_children()) == before

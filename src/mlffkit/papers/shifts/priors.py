@@ -117,7 +117,9 @@ class SGDMLPrior(Calculator):
         super().__init__(**kwargs)
         self.model = model
         self.numbers = np.asarray(model["z"])
-        self._predict = _sgdml()[1].GDMLPredict(model, log_level=logging.WARNING)
+        # one process: with more, sGDML forks a worker pool per predictor that outlives it
+        self._predict = _sgdml()[1].GDMLPredict(model, max_processes=1,
+                                                log_level=logging.WARNING)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
