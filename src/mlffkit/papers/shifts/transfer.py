@@ -158,8 +158,8 @@ def compute(c: TransferConfig) -> Result:
                 pool = pools[molecule]
                 offset = c.sgdml_frames if name == "sgdml" else 0
                 frames = pool[np.arange(offset, offset + c.ttt_frames)]
-                adapted = test_time_train(model, _labelled(frames, _prior(name, pool, c)),
-                                          ttt).model
+                result = test_time_train(model, _labelled(frames, _prior(name, pool, c)), ttt)
+                adapted, losses = result.model, result.history["prior_loss"]
                 test_items, start = _labelled(test), _atoms(test, 0)
                 for method, m in ((f"base_{name}", model), (f"ttt_{name}", adapted)):
                     frame_errors = frame_force_errors(m, test_items)
@@ -168,7 +168,12 @@ def compute(c: TransferConfig) -> Result:
                     errors.append({"molecule": molecule, "prior": name, "method": method,
                                    "force_mae": float(frame_errors.mean()),
                                    "zero_force_baseline":
-                                       1e3 * float(np.abs(test.forces).mean())})
+                                       1e3 * float(np.abs(test.forces).mean()),
+                                   # did TTT lower the loss it trains on? (first, last batch)
+                                   "prior_loss_first": float(losses.iloc[0])
+                                   if m is adapted else np.nan,
+                                   "prior_loss_last": float(losses.iloc[-1])
+                                   if m is adapted else np.nan})
                     for ensemble in ("langevin", "nve"):
                         for seed in range(c.md_seeds):
                             md.append({"molecule": molecule, "method": method,
@@ -188,7 +193,7 @@ def datasets(c: TransferConfig) -> dict[str, str]:
 
 TRANSFER = register(Experiment(
     name="shifts_md17_transfer",
-    version="2",
+    version="3",
     compute=compute,
     datasets=datasets,
     description="MD17 transferability: train on aspirin, benzene, uracil; test naphthalene "
