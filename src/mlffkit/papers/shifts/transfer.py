@@ -145,6 +145,7 @@ def compute(c: TransferConfig) -> Result:
         ttt = TTTConfig(steps=c.ttt_steps, lr=c.ttt_lr, batch_size=c.batch_size,
                         patience=None, seed=c.seed)
         tests = {m: _frames(m, "test", c.n_test) for m in c.test_molecules}
+        test_items = {m: _labelled(test) for m, test in tests.items()}
         # TTT frames: from the training split of the test molecule, disjoint from the test
         # frames; sGDML is fitted to the first sgdml_frames and TTT adapts on the next ones
         pools = {m: _frames(m, "train", c.sgdml_frames + c.ttt_frames) for m in c.test_molecules}
@@ -160,9 +161,9 @@ def compute(c: TransferConfig) -> Result:
                 frames = pool[np.arange(offset, offset + c.ttt_frames)]
                 result = test_time_train(model, _labelled(frames, _prior(name, pool, c)), ttt)
                 adapted, losses = result.model, result.history["prior_loss"]
-                test_items, start = _labelled(test), _atoms(test, 0)
+                start = _atoms(test, 0)
                 for method, m in ((f"base_{name}", model), (f"ttt_{name}", adapted)):
-                    frame_errors = frame_force_errors(m, test_items)
+                    frame_errors = frame_force_errors(m, test_items[molecule])
                     per_frame += [{"molecule": molecule, "method": method, "frame": k,
                                    "force_mae": e} for k, e in enumerate(frame_errors)]
                     errors.append({"molecule": molecule, "prior": name, "method": method,

@@ -111,6 +111,13 @@ def _require_prior_head(model) -> None:
                          "split, 'representation_blocks': 1")
 
 
+def _fit_statistics(head, structures: Sequence[AtomsData]) -> None:
+    """Fit an energy head's element energies, shift and scale on labelled ``structures``."""
+    head.fit_normalisation([float(s.energy) for s in structures],
+                           [s.numbers.numpy() for s in structures],
+                           [s.forces.numpy() for s in structures])
+
+
 def _scales(structures: Sequence[AtomsData]) -> TargetScales:
     energies = np.array([float(s.energy) for s in structures])
     return fit_target_scales(energies) if len(energies) > 1 and energies.std() > 0 \
@@ -133,9 +140,7 @@ def pretrain_on_prior(model, structures: Sequence[AtomsData], config: TrainerCon
     """Train θ_R and θ_P of ``model`` (in place) on ``structures`` labelled by the prior; the
     prior head's energy statistics are fitted on those labels first."""
     _require_prior_head(model)
-    model.prior_head.fit_normalisation([float(s.energy) for s in structures],
-                                       [s.numbers.numpy() for s in structures],
-                                       [s.forces.numpy() for s in structures])
+    _fit_statistics(model.prior_head, structures)
     groups = model.parameter_groups()
     objective = PriorObjective(weights, _scales(structures), energy_loss="l1", force_loss="l2")
     return _train(model, objective, structures, groups["representation"] + groups["prior_head"],
@@ -147,9 +152,7 @@ def finetune_main(model, structures: Sequence[AtomsData], config: TrainerConfig,
     """Train θ_M of ``model`` (in place) on ``structures`` with reference labels, the
     representation frozen; the energy head's statistics are fitted on those labels first."""
     _require_prior_head(model)
-    model.energy_head.fit_normalisation([float(s.energy) for s in structures],
-                                        [s.numbers.numpy() for s in structures],
-                                        [s.forces.numpy() for s in structures])
+    _fit_statistics(model.energy_head, structures)
     objective = EnergyForceObjective(weights, _scales(structures), energy_loss="l1",
                                      force_loss="l2")
     return _train(model, objective, structures, model.parameter_groups()["main_head"], config,
