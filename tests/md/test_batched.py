@@ -36,7 +36,7 @@ def model():
 
 
 ENSEMBLES = {"nve": {}, "langevin": dict(friction_per_ps=5.0),
-             "nose_hoover_chain": dict(tdamp_fs=20.0)}
+             "nose_hoover_chain": dict(tdamp_fs=20.0), "nose_hoover": dict(tdamp_fs=10.0)}
 
 
 # -- the same dynamics as simulate -----------------------------------------------------------

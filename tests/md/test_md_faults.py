@@ -40,7 +40,7 @@ NAN, INF = float("nan"), float("inf")
     (dict(ensemble="langevin", friction_per_ps=-1.0), "finite friction_per_ps > 0"),
     (dict(ensemble="nose_hoover_chain", tdamp_fs=-10.0), "tdamp_fs must be a finite"),
     (dict(ensemble="nose_hoover_chain", tdamp_fs=INF), "tdamp_fs must be a finite"),
-    (dict(tdamp_fs=10.0), "tdamp_fs applies to the nose_hoover_chain ensemble only"),
+    (dict(tdamp_fs=10.0), "tdamp_fs applies to the nose_hoover_chain and nose_hoover"),
     (dict(ensemble="nose_hoover_chain", chain_length=0), "chain_length must be an integer"),
     (dict(ensemble="nose_hoover_chain", chain_length=2.5), "chain_length must be an integer"),
     (dict(dt_fs=INF), "dt_fs must be a finite time step > 0"),

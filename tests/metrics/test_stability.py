@@ -121,6 +121,25 @@ def test_bond_length_rule_reports_the_bond_and_its_deviation():
     assert "bond 0-1" in reason and "0.504" in reason
 
 
+def test_bond_length_rule_measures_against_the_mean_over_reference_frames():
+    """Fu et al.'s rule: bonds of the start, reference lengths averaged over the reference
+    frames. The reference frames stretch O-H(1) by 0 .. 0.21 Å (mean +0.105 Å), so the rule
+    fires where that bond passes 0.605 Å beyond the start (frame 51), not 0.5 Å (frame 42)."""
+    frames, species = stretched_water(60, 0.012)
+    reference = stretched_water(22, 0.01)[0]
+    rule = BondLengthRule(reference_frames=reference)
+    images = [Atoms(species, positions=p) for p in frames]
+    rule.start(images[0])
+    np.testing.assert_allclose(rule.reference_lengths[0],
+                               np.linalg.norm(frames[0, 1] - frames[0, 0]) + 0.105, atol=1e-12)
+    fired = [k for k, atoms in enumerate(images) if rule.check(atoms, k, float(k))]
+    assert fired[0] == 51                 # 0.012 * 51 - 0.105 = 0.507; frame 50: 0.495
+    with pytest.raises(ValueError, match="hold 2 atoms, the structure 3"):
+        BondLengthRule(reference_frames=reference[:, :2]).start(images[0])
+    with pytest.raises(ValueError, match="not both"):
+        BondLengthRule(reference_frames=reference, reference_lengths=[1.0])
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: bond_stability(np.zeros((3, 2, 3)), 1.0), "species"),
     (lambda: bond_stability(np.full((3, 2, 3), np.nan), 1.0, species=["H", "H"]), "NaN"),

@@ -16,6 +16,8 @@ from the same start, velocities and seed (to rounding):
   each replica's noise drawn from its own ``numpy.random.default_rng(seed)`` in ASE's order.
 - ``"nose_hoover_chain"``: ASE's ``NoseHooverChainNVT`` (fourth-order Suzuki-Yoshida,
   one thermostat loop), one chain per replica.
+- ``"nose_hoover"``: MDsim's single thermostat (:class:`~mlffkit.md.nose_hoover.NoseHooverNVT`),
+  one per replica.
 
 The model: an mlffkit :class:`~mlffkit.models.Potential` (or an
 :class:`~mlffkit.md.MLFFCalculator` wrapping one) is evaluated once per step on a
@@ -61,7 +63,7 @@ from tqdm.auto import tqdm
 
 from .calculator import MLFFCalculator
 from .output import ThermoLog, TrajectoryWriter, check_output_path
-from .simulate import (NOSE_HOOVER_DEFAULT_DAMPING_STEPS, SimulationResult, _check_arguments,
+from .simulate import (DAMPING_STEPS, SimulationResult, _check_arguments,
                        _check_rules, _check_system, _first_stop, _require,
                        _set_initial_velocities, _whole)
 from .stop_rules import StopEvent
@@ -449,6 +451,42 @@ class _NoseHooverChain:
             p_eta[:, j] *= np.exp(-delta4 * p_eta[:, j + 1] / Q[:, j + 1])
 
 
+class _NoseHoover:
+    """:class:`~mlffkit.md.nose_hoover.NoseHooverNVT.step` (MDsim's single thermostat), one
+    ``ζ`` per replica, kept on the device."""
+
+    def __init__(self, state: _State, dt: float, T_K: float, tdamp: float):
+        self.state, self.dt = state, dt
+        n_atoms = torch.as_tensor(np.diff(state.offsets), dtype=state.dtype, device=state.device)
+        kT = units.kB * T_K
+        self.target_kinetic = 1.5 * n_atoms * kT
+        self.Q = 3.0 * n_atoms * kT * tdamp ** 2
+        self.zeta = torch.zeros(state.n_replicas, dtype=state.dtype, device=state.device)
+
+    def _kinetic(self, p: torch.Tensor) -> torch.Tensor:
+        s = self.state
+        return 0.5 * torch.zeros(s.n_replicas, dtype=s.dtype, device=s.device).index_add_(
+            0, s.replica_of_atom, (p ** 2 / s.masses).sum(dim=1))
+
+    def step(self, forces: _ForceField) -> dict[int, str]:
+        s, dt = self.state, self.dt
+        zeta = self.zeta[s.replica_of_atom, None]
+        v = s.p / s.masses
+        kinetic = self._kinetic(s.p)
+        drift = s.forces / s.masses - zeta * v
+        q = s.commit(s.q, s.q + v * dt + drift * (0.5 * dt * dt))
+        half = v + 0.5 * dt * drift
+        errors = s.evaluate(forces, q)
+        new = self.zeta + 0.5 * dt / self.Q * (kinetic - self.target_kinetic) \
+            + 0.5 * dt / self.Q * (self._kinetic(half * s.masses) - self.target_kinetic)
+        live = torch.as_tensor(s.live_flags(), device=s.device)
+        self.zeta = torch.where(live, new, self.zeta)
+        v = (half + 0.5 * dt * s.forces / s.masses) / (1.0 + 0.5 * dt * self.zeta[
+            s.replica_of_atom, None])
+        s.q, s.p = q, s.commit(s.p, v * s.masses)
+        return errors
+
+
 def _integrator(ensemble: str, state: _State, dt_fs: float, T_K, friction_per_ps, tdamp_fs,
                 chain_length: int, seeds):
     dt = fs_to_ase_time(dt_fs)
@@ -456,7 +494,9 @@ def _integrator(ensemble: str, state: _State, dt_fs: float, T_K, friction_per_ps
         return _VelocityVerlet(state, dt)
     if ensemble == "langevin":
         return _Langevin(state, dt, T_K, friction_per_ps_to_ase(friction_per_ps), seeds)
-    damping_fs = NOSE_HOOVER_DEFAULT_DAMPING_STEPS * dt_fs if tdamp_fs is None else tdamp_fs
+    damping_fs = DAMPING_STEPS[ensemble] * dt_fs if tdamp_fs is None else tdamp_fs
+    if ensemble == "nose_hoover":
+        return _NoseHoover(state, dt, T_K, fs_to_ase_time(damping_fs))
     return _NoseHooverChain(state, dt, T_K, fs_to_ase_time(damping_fs), chain_length)
 
 

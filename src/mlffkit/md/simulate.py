@@ -7,6 +7,9 @@ Ensembles (ASE 3.29 integrators):
 - ``"nose_hoover_chain"``: NVT Nosé-Hoover chain (``ase.md.nose_hoover_chain.
   NoseHooverChainNVT``), thermostat damping time in fs (default 100 time steps, as ASE advises)
   and chain length.
+- ``"nose_hoover"``: NVT with one Nosé-Hoover thermostat, MDsim's scheme (Fu et al. 2023;
+  :class:`~mlffkit.md.nose_hoover.NoseHooverNVT`), thermostat time in fs (default 20 time
+  steps, as MDsim).
 
 Units are physical throughout: time step and times in fs, temperature in K, friction in 1/ps,
 velocities in Å/fs; :mod:`mlffkit.units` converts them to ASE's units in one place.
@@ -50,12 +53,14 @@ from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 from tqdm.auto import tqdm
 
+from .nose_hoover import FU2023_DAMPING_STEPS, NoseHooverNVT
 from .output import ThermoLog, TrajectoryWriter, check_output_path
 from .stop_rules import NON_FINITE, StopEvent, StopRule, non_finite_reason
 from mlffkit.units import ANGSTROM_PER_FS_TO_ASE_VELOCITY, friction_per_ps_to_ase, fs_to_ase_time
 
-ENSEMBLES = ("nve", "langevin", "nose_hoover_chain")
-NOSE_HOOVER_DEFAULT_DAMPING_STEPS = 100
+ENSEMBLES = ("nve", "langevin", "nose_hoover_chain", "nose_hoover")
+#: the thermostats that take ``tdamp_fs``, and its default in time steps
+DAMPING_STEPS = {"nose_hoover_chain": 100, "nose_hoover": FU2023_DAMPING_STEPS}
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ def simulate(atoms: Atoms, calculator: Calculator, *, ensemble: str, dt_fs: floa
 
     calculator: an ASE calculator (e.g. ``EMT()``, ``mlffkit.md.calculator(model)``).
     ensemble: ``"nve"``, ``"langevin"`` (needs ``T_K`` > 0, ``friction_per_ps`` > 0) or
-    ``"nose_hoover_chain"`` (needs ``T_K`` > 0; ``tdamp_fs`` defaults to 100 ``dt_fs``).
+    ``"nose_hoover_chain"`` (needs ``T_K`` > 0; ``tdamp_fs`` defaults to 100 ``dt_fs``) or
+    ``"nose_hoover"`` (one thermostat, MDsim's; ``tdamp_fs`` defaults to 20 ``dt_fs``).
     velocities: None draws Maxwell-Boltzmann velocities at ``T_K`` (>= 0; 0 starts at rest)
     from ``seed`` with zero centre-of-mass momentum; ``"from_atoms"`` keeps the momenta
     ``atoms`` carries; an array ``(N, 3)`` gives them in Å/fs.
@@ -198,7 +204,10 @@ def _integrator(atoms: Atoms, ensemble: str, dt_fs: float, T_K, friction_per_ps,
     if ensemble == "langevin":
         return langevin_integrator(atoms, dt_fs, T_K, friction_per_ps,
                                    np.random.default_rng(seed))
-    damping_fs = NOSE_HOOVER_DEFAULT_DAMPING_STEPS * dt_fs if tdamp_fs is None else tdamp_fs
+    damping_fs = DAMPING_STEPS[ensemble] * dt_fs if tdamp_fs is None else tdamp_fs
+    if ensemble == "nose_hoover":
+        return NoseHooverNVT(atoms, timestep, temperature_K=T_K,
+                             tdamp=fs_to_ase_time(damping_fs))
     return NoseHooverChainNVT(atoms, timestep, temperature_K=T_K,
                               tdamp=fs_to_ase_time(damping_fs), tchain=chain_length)
 
@@ -270,10 +279,12 @@ def _check_arguments(ensemble, dt_fs, steps, T_K, friction_per_ps, tdamp_fs, cha
     _require(ensemble == "langevin" or friction_per_ps is None,
              "friction_per_ps applies to the Langevin ensemble only: drop it")
     if tdamp_fs is not None:
-        _require(ensemble == "nose_hoover_chain",
-                 "tdamp_fs applies to the nose_hoover_chain ensemble only: drop it")
+        _require(ensemble in DAMPING_STEPS,
+                 "tdamp_fs applies to the nose_hoover_chain and nose_hoover ensembles only: "
+                 "drop it")
         _require(_finite(tdamp_fs) and tdamp_fs > 0,
-                 f"tdamp_fs must be a finite damping time > 0 in fs (or None for 100 dt_fs), "
+                 f"tdamp_fs must be a finite damping time > 0 in fs (or None for "
+                 f"{DAMPING_STEPS[ensemble]} dt_fs), "
                  f"got {tdamp_fs!r}")
     _require(_whole(chain_length, 1), f"chain_length must be an integer >= 1, "
                                       f"got {chain_length!r}")

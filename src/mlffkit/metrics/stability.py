@@ -166,15 +166,23 @@ def stability_from_flags(unstable, frame_interval_fs: float) -> StabilityResult:
 class BondLengthRule:
     """Stop rule: stop when a bond deviates more than ``threshold_A`` from its reference length.
 
-    Bonds (and reference lengths) are found on the starting structure unless given."""
+    Bonds are found on the starting structure unless given. Reference lengths: given, or the
+    mean length of each bond over ``reference_frames`` (positions ``(F, N, 3)`` in Å of the same
+    atoms, e.g. the training data: Fu et al.'s rule, bonds of the first simulated frame against
+    their mean over all reference frames), or else their lengths in the starting structure."""
 
     name = "bond_length"
 
     def __init__(self, threshold_A: float = FU2023_BOND_THRESHOLD_A, *, bonds=None,
-                 reference_lengths=None, tolerance_A: float = FU2023_BOND_TOLERANCE_A):
+                 reference_lengths=None, reference_frames=None,
+                 tolerance_A: float = FU2023_BOND_TOLERANCE_A):
+        if reference_lengths is not None and reference_frames is not None:
+            raise ValueError("give reference_lengths or reference_frames, not both")
         self.threshold_A = threshold_A
         self.tolerance_A = tolerance_A
         self._given = (bonds, reference_lengths)
+        self._reference_frames = None if reference_frames is None else \
+            finite_array(reference_frames, "reference_frames", ndim=3)
         self.bonds = self.reference_lengths = None
 
     def start(self, atoms: Atoms) -> None:
@@ -183,6 +191,12 @@ class BondLengthRule:
             _bonds_array(bonds, len(atoms))
         if self.bonds.shape[0] == 0:
             raise ValueError("BondLengthRule found no bonds in the starting structure")
+        if self._reference_frames is not None:
+            if self._reference_frames.shape[1:] != (len(atoms), 3):
+                raise ValueError(f"reference_frames hold {self._reference_frames.shape[1]} atoms, "
+                                 f"the structure {len(atoms)}")
+            reference = bond_lengths(self._reference_frames, self.bonds,
+                                     species=atoms.numbers).mean(axis=0)
         self.reference_lengths = bond_lengths(atoms, self.bonds)[0] if reference is None else \
             finite_array(reference, "reference_lengths", ndim=1)
 

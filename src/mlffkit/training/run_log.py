@@ -8,6 +8,8 @@ import math
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from mlffkit.files import atomic_target, atomic_write_text
 
 
@@ -59,3 +61,19 @@ class RunLog:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
+
+
+def epoch_history(log: pd.DataFrame) -> pd.DataFrame:
+    """The trainer's log (a ``train`` row per step, a ``val`` row per epoch) with one ``train``
+    row per epoch: the mean of each metric over the epoch's steps, ``step``/``time`` of its
+    last one. ``val`` rows are kept as they are; rows stay in step order. A stored run keeps
+    this (a few rows) rather than thousands of per-step rows."""
+    if log.empty or "kind" not in log:
+        return log
+    train, val = log[log["kind"] == "train"], log[log["kind"] != "train"]
+    last = {"step": "max", "time": "max"}
+    how = {c: last.get(c, "mean") for c in train.columns if c not in ("kind", "epoch")}
+    per_epoch = train.groupby("epoch", sort=True).agg(how).reset_index()
+    per_epoch.insert(0, "kind", "train")
+    out = pd.concat([per_epoch[log.columns], val], ignore_index=True)
+    return out.sort_values(["step", "kind"], kind="stable", ignore_index=True)

@@ -31,6 +31,8 @@ from mlffkit.papers.frames.hyperparameters import BATCH_SIZE_BY_WINDOW
 from mlffkit.papers.frames.objective import AUX_TARGETS, FramesObjective
 from mlffkit.training.losses import LossWeights
 from mlffkit.training.normalisation import fit_target_scales
+from mlffkit.training.fit import predict
+from mlffkit.training.run_log import epoch_history
 from mlffkit.training.trainer import Trainer, TrainerConfig
 
 #: the model presets (``mlffkit.models.PRESETS``, named here so that checking a run's
@@ -143,20 +145,6 @@ def run_check(p: dict) -> str | None:
         return (f"T={p['T']} has no paper batch size (the paper's are for T = "
                 f"{', '.join(map(str, BATCH_SIZE_BY_WINDOW))}); set batch_size")
     return None
-
-
-def predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Energies (n,) and forces (n, N, 3) of single frames (structures of one size)."""
-    energies, forces = [], []
-    model.eval()
-    parameter = next(model.parameters())
-    for start in range(0, len(structures), batch_size):
-        batch = collate(structures[start:start + batch_size],
-                        dtype=parameter.dtype).to(parameter.device)
-        out = model(batch, forces=True)
-        energies.append(out["energy"].detach().cpu().numpy())
-        forces.append(out["forces"].detach().cpu().numpy().reshape(batch.n_structures, -1, 3))
-    return np.concatenate(energies), np.concatenate(forces)
 
 
 def test_errors(model, frames: data.Frames) -> dict[str, float]:
@@ -280,22 +268,6 @@ def aux_check(runs: pd.DataFrame) -> pd.DataFrame:
     out = runs.loc[trained, columns].reset_index(drop=True)
     out["learned"] = out["aux_final"] < out["aux_zero_baseline"] if len(out) else []
     return out
-
-
-def epoch_history(log: pd.DataFrame) -> pd.DataFrame:
-    """The trainer's log (a ``train`` row per step, a ``val`` row per epoch) with one ``train``
-    row per epoch: the mean of each metric over the epoch's steps, ``step``/``time`` of its
-    last one. ``val`` rows are kept as they are; rows stay in step order. A stored run keeps
-    this (a few rows) rather than thousands of per-step rows."""
-    if log.empty or "kind" not in log:
-        return log
-    train, val = log[log["kind"] == "train"], log[log["kind"] != "train"]
-    last = {"step": "max", "time": "max"}
-    how = {c: last.get(c, "mean") for c in train.columns if c not in ("kind", "epoch")}
-    per_epoch = train.groupby("epoch", sort=True).agg(how).reset_index()
-    per_epoch.insert(0, "kind", "train")
-    out = pd.concat([per_epoch[log.columns], val], ignore_index=True)
-    return out.sort_values(["step", "kind"], kind="stable", ignore_index=True)
 
 
 def sweep(run_name: str, config: SweepConfig) -> pd.DataFrame:

@@ -1,0 +1,15 @@
+"""Fu et al. 2023, "Forces are not enough": simulation-based evaluation of force fields.
+
+- :mod:`~mlffkit.papers.fu.protocol`: the paper's simulation settings as MDsim runs them
+  (Nosé-Hoover with τ = 20 dt, temperatures, time steps, save intervals; random test-frame
+  starts), Fu's h(r) bins and MAE, and the runner that simulates every start of one model
+  together and scores each run.
+- :mod:`~mlffkit.papers.fu.md17`: Table 3 / Fig. 3, models trained on MD17's own labels
+  (rMD17's ``old_energies``/``old_forces``), force MAE, stability, h(r) MAE and steps/s
+  (experiment ``fu_md17``).
+"""
+
+from . import md17  # noqa: F401  (register the experiment)
+from .protocol import HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_starts
+
+__all__ = ["HR_EDGES", "PROTOCOLS", "SimulationProtocol", "hr_mae", "simulate_starts"]

@@ -1,0 +1,84 @@
+"""Fu et al. MD17 (Table 3) at its smoke profile, its split and starts, and the per-run
+scores of the protocol."""
+
+import numpy as np
+import pytest
+from ase.build import molecule
+
+from mlffkit import experiments
+from mlffkit.papers.fu import HR_EDGES, PROTOCOLS, hr_mae, md17, simulate_starts
+from mlffkit.papers.fu.protocol import hr_of
+from mlffkit.testing import tiny_model
+
+
+def test_split_is_disjoint_and_starts_are_test_frames():
+    c = md17.PROFILES["book"]
+    parts = md17.split(9633, c)
+    sizes = [len(parts[k]) for k in ("train", "val", "test")]
+    assert sizes == [c.n_train, c.n_val, c.n_test]
+    assert len(np.unique(np.concatenate(list(parts.values())))) == sum(sizes)
+    starts = md17.start_frames(parts["test"], c)
+    assert len(starts) == c.starts and set(starts) <= set(parts["test"])
+    assert len(set(starts)) == len(starts)  # different seeds, different frames (here)
+    with pytest.raises(ValueError, match="exceeds the 100 frames"):
+        md17.split(100, c)
+
+
+def test_hr_mae_is_zero_for_the_reference_and_at_most_two():
+    rng = np.random.default_rng(0)
+    frames = molecule("CH3CH2OH").positions[None] + rng.normal(0, 0.05, (20, 9, 3))
+    assert hr_mae(frames, hr_of(frames)) == 0.0
+    far = frames * 3.0                           # every distance three times longer
+    assert 0 < hr_mae(far, hr_of(frames)) <= 2.0
+    assert np.isnan(hr_mae(frames[:0], hr_of(frames)))
+    assert len(hr_of(frames)) == len(HR_EDGES) - 1
+
+
+def test_simulate_starts_scores_each_run_and_stops_a_broken_model():
+    """A random tiny model breaks a bond within 0.1 ps from every start (stopped, dated to the
+    step, h(r) from the frames before); the rule's reference is the mean over the frames."""
+    atoms = molecule("CH3CH2OH")
+    rng = np.random.default_rng(1)
+    reference = atoms.positions[None] + rng.normal(0, 0.02, (30, 9, 3))
+    model = tiny_model("painn")
+    rows = simulate_starts(model, atoms.numbers, reference[:2], reference, PROTOCOLS["md17"],
+                           time_ps=0.1, seed=0)
+    assert [r["run"] for r in rows] == [0, 1]
+    for r in rows:
+        assert r["frames"] == len(r["positions"])
+        if r["stopped"]:
+            assert r["stable_ps"] < 0.1 and r["stop_rule"] in ("bond_length",
+                                                                "temperature_bounds",
+                                                                "non_finite")
+        else:
+            assert r["stable_ps"] == pytest.approx(0.1) and r["frames"] == 3
+
+
+def test_smoke_run_trains_scores_and_simulates(compute_allowed):
+    result = experiments.run("fu_md17", "smoke")
+    c = md17.PROFILES["smoke"]
+    table = md17.table3(result)
+    assert len(table) == len(c.models) * len(c.molecules)
+    assert (table["runs"] == c.starts).all() and (table["fps"] > 0).all()
+    runs = result.tables["runs"]
+    assert (runs["stable_ps"] <= c.md_ps + 1e-12).all()
+    errors = result.tables["errors"]
+    assert (errors["zero_force_baseline"] > 0).all()
+    hr = result.tables["hr"]
+    assert set(hr["model"]) >= {"reference"}
+    assert len(hr[hr["model"] == "reference"]) == len(HR_EDGES) - 1
+
+
+def test_workers_give_the_same_rows(compute_allowed):
+    c = md17.PROFILES["smoke"].replace(models=("schnet_book", "painn_book"), epochs=(1, 1))
+    one, two = md17.compute(c), md17.compute(c.replace(workers=2))
+    for name in ("errors", "runs"):
+        a, b = one.tables[name], two.tables[name]
+        cols = [k for k in a.columns if k != "steps_per_s"]
+        assert a[cols].equals(b[cols])
+
+
+def test_epochs_must_match_models():
+    c = md17.PROFILES["smoke"].replace(epochs=(1, 2))
+    with pytest.raises(ValueError, match="one per model"):
+        md17.compute(c)
