@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,17 +44,21 @@ class FitSummary:
     train_s: float
     val_metrics: dict
     history: pd.DataFrame
+    #: ``{epoch: state_dict}`` taken at the end of each requested epoch (EMA weights if any)
+    snapshots: dict = field(default_factory=dict)
 
 
 def fit_potential(model, train: Sequence[AtomsData], val: Sequence[AtomsData] = (), *,
                   epochs: int, lr: float, batch_size: int = 32, seed: int = 0,
                   weights: LossWeights = DEFAULT_WEIGHTS, energy_loss: str = "l1",
                   force_loss: str = "l2", warmup_steps: int = 0,
-                  ema_decay: float | None = None, progress: bool = True,
-                  device=None) -> FitSummary:
+                  ema_decay: float | None = None, snapshot_epochs: Sequence[int] = (),
+                  progress: bool = True, device=None) -> FitSummary:
     """Train ``model`` (an mlffkit :class:`~mlffkit.models.Potential`, in place) on ``train``
     (``AtomsData`` with ``energy`` and ``forces``) for ``epochs`` epochs; ``val`` is evaluated
-    after each epoch. With ``ema_decay`` the model ends holding its EMA weights."""
+    after each epoch. With ``ema_decay`` the model ends holding its EMA weights.
+    ``snapshot_epochs``: epochs after which a copy of the weights is kept
+    (``FitSummary.snapshots``), e.g. to score a model part-way through its training."""
     if len(train) == 0:
         raise ValueError("fit_potential needs at least one training structure")
     missing = [k for k, s in enumerate(train) if s.energy is None or s.forces is None]
@@ -76,18 +80,33 @@ def fit_potential(model, train: Sequence[AtomsData], val: Sequence[AtomsData] = 
     config = TrainerConfig(max_epochs=epochs, lr=lr, scheduler="cosine",
                            warmup_steps=warmup_steps, ema_decay=ema_decay,
                            ema_warmup=ema_decay is not None, seed=seed, progress=progress)
+    bad = [e for e in snapshot_epochs if not 1 <= e <= epochs]
+    if bad:
+        raise ValueError(f"snapshot_epochs {bad} lie outside 1..{epochs}")
+    snapshots: dict[int, dict] = {}
+    at_step = {e * len(loader): e for e in snapshot_epochs}
+
+    def snapshot(trainer: Trainer) -> None:
+        if trainer.step in at_step:
+            with trainer.averaged_weights():
+                snapshots[at_step[trainer.step]] = _copy(model.state_dict())
+
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(model, objective, loader, val_loader, config, run_dir=run_dir,
-                          device=device)
+                          device=device, callbacks=[snapshot] if at_step else ())
         started = time.perf_counter()
         result = trainer.fit()
         train_s = time.perf_counter() - started
         with trainer.averaged_weights():
-            averaged = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            averaged = _copy(model.state_dict())
         model.load_state_dict(averaged)
         history = epoch_history(pd.DataFrame(trainer.log.rows()))
     model.eval()
-    return FitSummary(result.step, train_s, dict(result.val_metrics), history)
+    return FitSummary(result.step, train_s, dict(result.val_metrics), history, snapshots)
+
+
+def _copy(state: dict) -> dict:
+    return {k: v.detach().clone() for k, v in state.items()}
 
 
 def predict(model, structures, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,7 @@
 scores of the protocol."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from ase.build import molecule
 
@@ -67,18 +68,54 @@ def test_smoke_run_trains_scores_and_simulates(compute_allowed):
     hr = result.tables["hr"]
     assert set(hr["model"]) >= {"reference"}
     assert len(hr[hr["model"] == "reference"]) == len(HR_EDGES) - 1
+    # a checkpoint at a quarter of the training (epoch 1 of 4), scored and simulated too
+    assert sorted(errors["epoch"]) == [1, 4] and list(errors["final"]) == [False, True]
+    assert sorted(runs["epoch"].unique()) == [1, 4] and len(runs) == 2 * c.starts
+    nve = result.tables["nve"]
+    assert sorted(nve["dt_fs"].unique()) == sorted(c.nve_dts)
+    assert len(nve) == len(c.nve_dts) * c.starts
+    assert (nve["stable_ps"] <= c.nve_ps + 1e-12).all()
 
 
 def test_workers_give_the_same_rows(compute_allowed):
-    c = md17.PROFILES["smoke"].replace(models=("schnet_book", "painn_book"), epochs=(1, 1))
+    c = md17.PROFILES["smoke"].replace(models=("schnet_book", "painn_book"), epochs=(1, 1),
+                                       nve_dts=(1.0,))
     one, two = md17.compute(c), md17.compute(c.replace(workers=2))
-    for name in ("errors", "runs"):
+    for name in ("errors", "runs", "nve"):
         a, b = one.tables[name], two.tables[name]
         cols = [k for k in a.columns if k != "steps_per_s"]
         assert a[cols].equals(b[cols])
 
 
-def test_epochs_must_match_models():
+def test_epochs_must_match_models_and_checkpoints_are_fractions():
     c = md17.PROFILES["smoke"].replace(epochs=(1, 2))
     with pytest.raises(ValueError, match="one per model"):
         md17.compute(c)
+    assert md17.checkpoint_epochs(md17.BOOK, 20) == (5,)
+    assert md17.checkpoint_epochs(md17.BOOK, 2) == (1,)
+    assert md17.checkpoint_epochs(md17.BOOK.replace(checkpoints=()), 20) == ()
+    with pytest.raises(ValueError, match="fractions"):
+        experiments.resolve("fu_md17", "smoke", checkpoints=[1.5])
+
+
+def _table(force, stability, hr, collapsed):
+    return pd.DataFrame({"molecule": "m", "model": ["a", "b", "c"], "force_mae": force,
+                         "stability_ps": stability, "hr_mae": hr, "runs": 3,
+                         "collapsed": collapsed})
+
+
+def test_rankings_find_disagreement_and_ties():
+    # a has the lowest force error but collapses; c is the most stable and best in h(r)
+    t = _table([1.0, 2.0, 3.0], [0.5, 5.0, 10.0], [0.9, 0.3, 0.1], [3, 1, 0])
+    r = md17.rankings(t).iloc[0]
+    assert (r.lowest_force_error, r.most_stable, r.lowest_hr_error) == ("a", "c", "c")
+    assert r.spearman_force_stability == pytest.approx(-1.0)
+    assert r.spearman_force_hr == pytest.approx(-1.0)
+    text = md17.summary(t, md17.rankings(t), {"md_ps": 10.0})
+    assert "does **not** pick" in text and "on 1 of 1 molecules the model" in text
+    # every run stable to the end: a tie that includes the lowest force error agrees
+    t = _table([1.0, 2.0, 3.0], [10.0, 10.0, 10.0], [0.1, 0.2, 0.3], [0, 0, 0])
+    r = md17.rankings(t).iloc[0]
+    assert r.most_stable == "a, b, c" and np.isnan(r.spearman_force_stability)
+    assert r.spearman_force_hr == pytest.approx(1.0)
+    assert "picks the best simulation" in md17.summary(t, md17.rankings(t), {"md_ps": 10.0})
