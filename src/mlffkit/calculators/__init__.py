@@ -5,9 +5,12 @@
   default (``xtb``; the reference-data generators use it).
 
 Both return energies in eV and forces in eV/Å, for isolated molecules only.
+
+- :class:`SPCFw`: flexible SPC/Fw water in OpenMM (``spcfw``; periodic; the ``fu`` extra).
 """
 
 from .mmff import MMFF94, MMFFParameterError, molecule_from_atoms
+from .spcfw import SPCFw
 from .xtb import GFN2xTB
 
-__all__ = ["MMFF94", "MMFFParameterError", "GFN2xTB", "molecule_from_atoms"]
+__all__ = ["MMFF94", "MMFFParameterError", "GFN2xTB", "SPCFw", "molecule_from_atoms"]

@@ -1,9 +1,10 @@
-"""Reference-data generators: GFN2-xTB (tblite) Langevin MD with ASE, written with provenance.
+"""Reference-data generators: GFN2-xTB (tblite) Langevin MD with ASE, and SPC/Fw water in
+OpenMM, written with provenance.
 
 A layer above ``data`` and ``calculators``, which it uses (``data`` never imports it).
 
-Sets (``SETS``): ``xtb-md17``, ``xtb-iso17``, ``xtb-shifts``; the data folder's README
-documents their files and keys.
+Sets (``SETS``): ``xtb-md17``, ``xtb-iso17``, ``xtb-shifts``, and ``openmm-water`` (SPC/Fw
+water in OpenMM, :mod:`.water`); the data folder's README documents their files and keys.
 
 >>> generate("xtb-md17")                           # doctest: +SKIP
 >>> generate("xtb-md17", molecules=["ethanol"], n_frames=100, out_dir="/tmp/gen")  # +SKIP
@@ -31,7 +32,7 @@ from mlffkit.files import sha256_of
 from mlffkit.metrics import kinetic_temperature
 from mlffkit.provenance import code_state, machine, utc_now
 
-from . import iso17, md17, shifts
+from . import iso17, md17, shifts, water
 from .base import SETS, MDConfig, Member, SetSpec
 from .md import (REMOVED_DOF, checkpoint_run_hash, connectivity_changes, run_hash,
                  run_langevin)
@@ -72,6 +73,9 @@ def generate(name: str, out_dir: Path | str | None = None, resume: bool = True,
     config = the_spec.config_type.with_overrides(**overrides)
     folder = set_dir(name, out_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    if the_spec.runner is not None:
+        the_spec.runner(config, folder, resume=resume, progress=progress)
+        return folder
     old = (read_provenance(folder) or {}) if resume else {}
     old_files = old.get("files", {})
     members = the_spec.members(config)
@@ -120,7 +124,10 @@ def load(name: str, member: str, out_dir: Path | str | None = None) -> dict[str,
 def load_frames(name: str, member: str, out_dir: Path | str | None = None) -> Frames:
     """One member as :class:`~mlffkit.data.Frames` (float64, eV, Å), ``time`` = frame index
     (consecutive frames: one stored frame per ``stride`` MD steps), ``trajectory`` = 0, the
-    time step between frames in ``metadata["frame_interval_fs"]``."""
+    time step between frames in ``metadata["frame_interval_fs"]``. A set with its own loader
+    (``openmm-water``: labels recomputed on load) is read by it."""
+    if spec(name).loader is not None:
+        return spec(name).loader(set_dir(name, out_dir), member)
     arrays = load(name, member, out_dir)
     n = len(arrays["energy"])
     interval = float(arrays["time_fs"][1] - arrays["time_fs"][0]) if n > 1 else None

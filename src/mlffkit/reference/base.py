@@ -84,13 +84,20 @@ class Member:
 
 @dataclass(frozen=True)
 class SetSpec:
-    """A named set: its settings type, its members, and any files beyond the members."""
+    """A named set: its settings type, its members, and any files beyond the members.
+
+    A set made by another engine than the GFN2-xTB Langevin driver gives ``runner``
+    (``runner(config, folder, resume, progress)`` writes its files and provenance) and
+    ``loader`` (``loader(folder, member)`` returns its :class:`~mlffkit.data.Frames`) instead
+    of ``members``."""
 
     name: str
     summary: str
-    config_type: type[MDConfig]
-    members: Callable[[Any], list[Member]]
+    config_type: type
+    members: Callable[[Any], list[Member]] | None = None
     extra_files: Callable[[Any, list[Member], Path], list[str]] | None = None
+    runner: Callable[..., Any] | None = None
+    loader: Callable[[Path, str], Any] | None = None
 
 
 #: Every generated set by name; each set's module registers its spec (``SETS.add``).

@@ -69,10 +69,15 @@ def read_provenance(set_dir: Path) -> dict[str, Any] | None:
 def verify_dir(set_dir: Path, raise_on_error: bool = True) -> dict[str, str]:
     """Status of every file of a set: ``ok``, ``missing``, ``sha256 mismatch``, ``unlisted``
     (an ``.npz``/``.json`` on disk that provenance does not list) or ``partial`` (an
-    unfinished checkpoint). Raises :class:`VerifyError` on anything but ``ok``/``partial``."""
+    unfinished checkpoint). Raises :class:`VerifyError` on anything but ``ok``/``partial``;
+    without ``raise_on_error`` a set never generated here reads ``{provenance.json: "missing
+    (...)"}``."""
     prov = read_provenance(set_dir)
     if prov is None:
-        raise VerifyError(f"{set_dir / PROVENANCE} is missing: generate the set first")
+        message = f"missing (not generated here: mlffkit data generate {set_dir.name})"
+        if raise_on_error:
+            raise VerifyError(f"{set_dir / PROVENANCE} is {message}")
+        return {PROVENANCE: message}
     status: dict[str, str] = {}
     for rel, entry in prov["files"].items():
         path = set_dir / rel
