@@ -15,10 +15,14 @@ frame with the SPC/Fw calculator on OpenMM's double-precision Reference platform
 generation (``check_energy``, ``check_forces``), so a different OpenMM or a changed force field
 is an error, not silently different labels.
 
-Generation is resumable: every ``checkpoint_ps`` the frames so far and an OpenMM checkpoint
-(positions, velocities, the integrator's random state) are written to ``water.partial.npz``;
-a rerun with the same settings continues from there (OpenMM checkpoints belong to the
-platform and machine that wrote them).
+Generation runs on OpenMM's Reference platform (double precision): the same settings give the
+same frames bit for bit. (The CPU platform is about three times faster but not repeatable: two
+runs differ in the last bits, and molecular chaos makes the trajectories diverge; pass
+``platform="CPU"`` for a statistically equivalent set.) It is resumable: every
+``checkpoint_ps`` the frames so far and an OpenMM checkpoint (positions, velocities, the
+integrator's random state) are written to ``water.partial.npz``; a rerun with the same settings
+continues from there, to the same frames as an uninterrupted run (OpenMM checkpoints belong to
+the platform and machine that wrote them).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ class WaterConfig:
     cutoff_A: float = 6.0
     checkpoint_ps: float = 50.0
     seed: int = 0
-    platform: str = "CPU"
+    platform: str = "Reference"
 
     @classmethod
     def with_overrides(cls, **overrides: Any) -> "WaterConfig":
