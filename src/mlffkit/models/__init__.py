@@ -13,6 +13,7 @@ representation, the main head and the prior head. Heads of one paper live in its
 
 from . import equiformer, painn, schnet  # noqa: F401  (registers the backbones)
 from .backbone import BACKBONES, Backbone, build_backbone, register_backbone
+from .config import HeadConfig, ModelConfig
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from .equiformer import Equiformer
 from .heads import EnergyHead, PriorHead
@@ -25,6 +26,8 @@ __all__ = [
     "Backbone",
     "CheckpointError",
     "EnergyHead",
+    "HeadConfig",
+    "ModelConfig",
     "Equiformer",
     "PRESETS",
     "PaiNN",

@@ -17,6 +17,7 @@ from torch import nn
 from ..data.atoms import AtomsBatch as Batch
 from ..graph import radius_graph
 from .backbone import Backbone, build_backbone
+from .config import HeadConfig, ModelConfig
 from .heads import EnergyHead, PriorHead
 
 __all__ = ["Potential", "build_model", "resolve_config", "PRESETS", "preset"]
@@ -247,46 +248,27 @@ def _params(modules) -> list[nn.Parameter]:
 
 # ---------------------------------------------------------------------- configs and presets
 
-_HEAD_DEFAULTS = {"hidden": [64], "activation": "silu"}
-
-PRESETS: dict[str, dict] = {
+PRESETS: dict[str, ModelConfig] = {
     # Liao & Smidt's MD17 model (EGraFFBench Table 15), E(3) variant: 6 blocks, L_max 2,
     # 128x0e+64x1o+32x2e, 4 heads of 32x0e+16x1o+8x2e, FFN 384x0e+192x1o+96x2e, 32
     # exponential-normal radial functions (the official MD17 configs), radial MLP 2x64,
     # cutoff 5 Å, output MLP on 512 scalars.
-    "equiformer_md17": {
-        "backbone": {"name": "equiformer"},
-        "energy_head": {"hidden": [512], "activation": "silu"},
-    },
+    "equiformer_md17": ModelConfig("equiformer", energy_head=HeadConfig(hidden=(512,))),
     # CPU companion size for the book.
-    "equiformer_book": {
-        "backbone": {
-            "name": "equiformer",
-            "num_blocks": 2,
-            "irreps_node": "32x0e+16x1o+8x2e",
-            "num_heads": 2,
-            "irreps_head": "16x0e+8x1o+4x2e",
-            "irreps_ffn": "64x0e+32x1o+16x2e",
-            "num_basis": 16,
-            "radial_hidden": 32,
-        },
-        "energy_head": {"hidden": [64], "activation": "silu"},
-    },
+    "equiformer_book": ModelConfig(
+        "equiformer",
+        {"num_blocks": 2, "irreps_node": "32x0e+16x1o+8x2e", "num_heads": 2,
+         "irreps_head": "16x0e+8x1o+4x2e", "irreps_ffn": "64x0e+32x1o+16x2e", "num_basis": 16,
+         "radial_hidden": 32},
+        HeadConfig(hidden=(64,))),
     # PaiNN as in its paper (F=128, 3 blocks, 20 Bessel functions, cutoff 5 Å).
-    "painn": {"backbone": {"name": "painn"}, "energy_head": {"hidden": [64]}},
-    "painn_book": {
-        "backbone": {"name": "painn", "features": 32, "num_blocks": 2},
-        "energy_head": {"hidden": [32]},
-    },
+    "painn": ModelConfig("painn", energy_head=HeadConfig(hidden=(64,))),
+    "painn_book": ModelConfig("painn", {"features": 32, "num_blocks": 2},
+                              HeadConfig(hidden=(32,))),
     # SchNet: F=64, 3 interactions, 50 Gaussians, readout F -> F/2 -> 1 with shifted softplus.
-    "schnet": {
-        "backbone": {"name": "schnet"},
-        "energy_head": {"hidden": [32], "activation": "ssp"},
-    },
-    "schnet_book": {
-        "backbone": {"name": "schnet", "features": 32, "num_blocks": 2, "num_basis": 25},
-        "energy_head": {"hidden": [16], "activation": "ssp"},
-    },
+    "schnet": ModelConfig("schnet", energy_head=HeadConfig(hidden=(32,), activation="ssp")),
+    "schnet_book": ModelConfig("schnet", {"features": 32, "num_blocks": 2, "num_basis": 25},
+                               HeadConfig(hidden=(16,), activation="ssp")),
 }
 
 
@@ -301,18 +283,20 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def preset(name: str, **overrides) -> dict:
-    """The config of a named preset, with nested overrides merged in, e.g.
-    ``preset('equiformer_book', backbone={'num_blocks': 1})``."""
+    """The plain config of a named preset (:data:`PRESETS`, typed :class:`ModelConfig`), with
+    nested overrides merged in, e.g. ``preset('equiformer_book', backbone={'num_blocks': 1})``."""
     try:
         base = PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}") from None
-    return _merge(base, overrides)
+    return _merge(base.as_dict(), overrides)
 
 
-def resolve_config(config: dict | str) -> dict:
-    """Expand a preset name (``'equiformer_book'`` or ``{'preset': ..., **overrides}``) into a
-    plain config dict."""
+def resolve_config(config: dict | str | ModelConfig) -> dict:
+    """Expand a preset name (``'equiformer_book'`` or ``{'preset': ..., **overrides}``) or a
+    :class:`ModelConfig` into a plain config dict."""
+    if isinstance(config, ModelConfig):
+        return config.as_dict()
     if isinstance(config, str):
         return preset(config)
     config = dict(config)
@@ -322,8 +306,9 @@ def resolve_config(config: dict | str) -> dict:
     return copy.deepcopy(config)
 
 
-def build_model(config: dict | str) -> Potential:
-    """Build a :class:`Potential` from a plain dict (or a preset name).
+def build_model(config: dict | str | ModelConfig) -> Potential:
+    """Build a :class:`Potential` from a :class:`ModelConfig`, a preset name or a plain dict
+    (checked through :meth:`ModelConfig.from_dict`: one-line errors naming the field).
 
     Config keys: ``backbone`` (``{'name': 'equiformer'|'painn'|'schnet', **hyperparameters}``),
     ``energy_head`` (``hidden``, ``activation``), ``prior_head`` (None or like
@@ -335,27 +320,16 @@ def build_model(config: dict | str) -> Potential:
         raise ValueError("displacement_head is not part of a potential: FRAMES' head is built "
                          "beside it (mlffkit.papers.frames.heads.displacement_head_for)")
     config.pop("displacement_head", None)  # None in checkpoints written before the move
-    known = {"backbone", "energy_head", "prior_head", "representation_blocks"}
-    unknown = set(config) - known
-    if unknown:
-        raise ValueError(f"unknown config keys {sorted(unknown)}; expected {sorted(known)}")
-    if "backbone" not in config or "name" not in config["backbone"]:
-        raise ValueError("config['backbone'] must give the backbone 'name'")
+    config = ModelConfig.from_dict(config).as_dict()
     bb_cfg = dict(config["backbone"])
     backbone = build_backbone(bb_cfg.pop("name"), **bb_cfg)
     max_z = backbone.max_z
 
-    def head(cls, cfg):
-        cfg = {**_HEAD_DEFAULTS, **(cfg or {})}
-        return cls(backbone.irreps_out, max_z=max_z, **cfg)
-
-    energy_head = head(EnergyHead, config.get("energy_head"))
-    prior_cfg = config.get("prior_head")
-    rep_blocks = config.get("representation_blocks")
+    energy_head = EnergyHead(backbone.irreps_out, max_z=max_z, **config["energy_head"])
+    prior_cfg = config["prior_head"]
+    rep_blocks = config["representation_blocks"]
     prior_irreps = backbone.irreps_out if rep_blocks is None else backbone.irreps_hidden
-    prior_head = (
-        PriorHead(prior_irreps, max_z=max_z, **{**_HEAD_DEFAULTS, **prior_cfg}) if prior_cfg is not None else None
-    )
+    prior_head = None if prior_cfg is None else PriorHead(prior_irreps, max_z=max_z, **prior_cfg)
     model = Potential(backbone, energy_head, prior_head, rep_blocks)
     model.config = {
         "backbone": {"name": backbone.name, **backbone.hparams},
