@@ -84,3 +84,20 @@ def test_nve_md_conserves_energy():
     kinetic = 1.5 * len(atoms) * units.kB * 300
     assert np.ptp(total) < 0.01 * kinetic
     assert np.isfinite(atoms.positions).all()
+
+
+@pytest.mark.parametrize("name", sorted(TINY_CONFIGS))
+def test_atoms_far_outside_the_cell_give_the_same_energy_and_forces(name):
+    """Fu et al.'s pitfall (FAIR-Chem PR #783): in long periodic runs unwrapped positions
+    drift far from the cell and a graph built on them loses neighbours. Atoms moved by whole
+    lattice vectors (up to 13 cells away) leave energy and forces unchanged."""
+    model = tiny_model(name)
+    atoms = _crystal()
+    atoms.calc = calculator(model)
+    energy, forces = atoms.get_potential_energy(), atoms.get_forces().copy()
+    far = atoms.copy()
+    far.positions[0] += 7 * atoms.cell[0] - 5 * atoms.cell[2]
+    far.positions[2] += 13 * atoms.cell[1]
+    far.calc = calculator(model)
+    assert far.get_potential_energy() == pytest.approx(energy, abs=1e-9)
+    np.testing.assert_allclose(far.get_forces(), forces, atol=1e-9)

@@ -14,8 +14,23 @@ from mlffkit.calculators.xtb import GFN2xTB
 from mlffkit.registries import Registry
 
 
+class Overridable:
+    """A frozen settings dataclass whose defaults a caller overrides by name (``mlffkit data
+    generate NAME --set key=value``): unknown names raise TypeError, lists become tuples."""
+
+    @classmethod
+    def with_overrides(cls, **overrides: Any):
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"unknown setting(s) {unknown} for {cls.__name__}; valid: "
+                            f"{', '.join(sorted(names))}")
+        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+        return replace(cls(), **fixed)
+
+
 @dataclass(frozen=True)
-class MDConfig:
+class MDConfig(Overridable):
     """GFN2-xTB Langevin MD settings; each set subclasses this with its own defaults.
 
     ``dtype`` is the storage type of positions, forces and velocities (float32: relative
@@ -48,15 +63,6 @@ class MDConfig:
         return GFN2xTB(accuracy=self.accuracy,
                        electronic_temperature=self.electronic_temperature_K)
 
-    @classmethod
-    def with_overrides(cls, **overrides: Any) -> "MDConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise TypeError(f"unknown setting(s) {unknown} for {cls.__name__}; valid: "
-                            f"{', '.join(sorted(names))}")
-        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-        return replace(cls(), **fixed)
 
 
 def member_seed(base: int, key: str) -> list[int]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from mlffkit.data.frames import Frames
 from mlffkit.files import sha256_of
 from mlffkit.provenance import code_state, machine, utc_now
 
-from .base import SetSpec, register_set
+from .base import Overridable, SetSpec, register_set
 from .store import PARTIAL_SUFFIX, PROVENANCE, write_json, write_npz
 
 NAME = "openmm-water"
@@ -50,7 +50,7 @@ CHECK_FRAMES = 3
 
 
 @dataclass(frozen=True)
-class WaterConfig:
+class WaterConfig(Overridable):
     n_molecules: int = 64
     density_g_cm3: float = 0.997
     temperature_K: float = 300.0
@@ -63,15 +63,6 @@ class WaterConfig:
     checkpoint_ps: float = 50.0
     seed: int = 0
     platform: str = "Reference"
-
-    @classmethod
-    def with_overrides(cls, **overrides: Any) -> "WaterConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise TypeError(f"unknown setting(s) {unknown} for {cls.__name__}; valid: "
-                            f"{', '.join(sorted(names))}")
-        return replace(cls(), **overrides)
 
     @property
     def box_A(self) -> float:

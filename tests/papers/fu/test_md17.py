@@ -119,3 +119,17 @@ def test_rankings_find_disagreement_and_ties():
     assert r.most_stable == "a, b, c" and np.isnan(r.spearman_force_stability)
     assert r.spearman_force_hr == pytest.approx(1.0)
     assert "picks the best simulation" in md17.summary(t, md17.rankings(t), {"md_ps": 10.0})
+
+
+def test_rank_correlations_read_perfect_and_reversed_rankings():
+    pts = pd.DataFrame({"molecule": ["m"] * 5 + ["n"] * 5, "model": list("abcde") * 2,
+                        "force_mae": [1, 2, 3, 4, 5] * 2,
+                        "stability_ps": [10, 8, 6, 4, 2] + [2, 4, 6, 8, 10],
+                        "hr_mae": [0.1, 0.2, 0.3, 0.4, 0.5] * 2})
+    t = md17.rank_correlations(pts, n_boot=200).set_index(["molecule", "metric"])
+    assert t.loc[("m", "stability"), "spearman"] == pytest.approx(1.0)
+    assert t.loc[("n", "stability"), "spearman"] == pytest.approx(-1.0)
+    assert t.loc[("all (ranks within molecule)", "stability"), "spearman"] == pytest.approx(0.0)
+    assert t.loc[("m", "h(r)"), "spearman"] == pytest.approx(1.0)
+    low, high = t.loc[("all (ranks within molecule)", "stability"), ["low", "high"]]
+    assert low < 0 < high
