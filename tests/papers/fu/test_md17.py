@@ -7,7 +7,7 @@ import pytest
 from ase.build import molecule
 
 from mlffkit import experiments
-from mlffkit.papers.fu import HR_EDGES, PROTOCOLS, hr_mae, md17, simulate_starts
+from mlffkit.papers.fu import HR_EDGES, PROTOCOLS, hr_mae, md17, simulate_molecule
 from mlffkit.papers.fu.protocol import hr_of
 from mlffkit.testing import tiny_model
 
@@ -35,15 +35,15 @@ def test_hr_mae_is_zero_for_the_reference_and_at_most_two():
     assert len(hr_of(frames)) == len(HR_EDGES) - 1
 
 
-def test_simulate_starts_scores_each_run_and_stops_a_broken_model():
+def test_simulate_molecule_scores_each_run_and_stops_a_broken_model():
     """A random tiny model breaks a bond within 0.1 ps from every start (stopped, dated to the
     step, h(r) from the frames before); the rule's reference is the mean over the frames."""
     atoms = molecule("CH3CH2OH")
     rng = np.random.default_rng(1)
     reference = atoms.positions[None] + rng.normal(0, 0.02, (30, 9, 3))
     model = tiny_model("painn")
-    rows = simulate_starts(model, atoms.numbers, reference[:2], reference, PROTOCOLS["md17"],
-                           time_ps=0.1, seed=0)
+    rows = simulate_molecule(model, atoms.numbers, reference[:2], reference, PROTOCOLS["md17"],
+                             time_ps=0.1, seed=0)
     assert [r["run"] for r in rows] == [0, 1]
     for r in rows:
         assert r["frames"] == len(r["positions"])

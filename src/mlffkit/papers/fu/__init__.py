@@ -7,9 +7,13 @@
 - :mod:`~mlffkit.papers.fu.md17`: Table 3 / Fig. 3, models trained on MD17's own labels
   (rMD17's ``old_energies``/``old_forces``), force MAE, stability, h(r) MAE and steps/s
   (experiment ``fu_md17``).
+- :mod:`~mlffkit.papers.fu.water`: Tables 4 and 8-10, models trained on SPC/Fw water
+  (``openmm-water``), RDF stability and errors, oxygen diffusivity (experiment ``fu_water``).
 """
 
-from . import md17  # noqa: F401  (register the experiment)
-from .protocol import HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_starts
+from . import md17, water  # noqa: F401  (register the experiments)
+from .protocol import (HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_molecule,
+                       simulate_starts)
 
-__all__ = ["HR_EDGES", "PROTOCOLS", "SimulationProtocol", "hr_mae", "simulate_starts"]
+__all__ = ["HR_EDGES", "PROTOCOLS", "SimulationProtocol", "hr_mae", "simulate_molecule",
+           "simulate_starts"]

@@ -33,7 +33,7 @@ from mlffkit.models import PRESETS
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 
-from .protocol import HR_EDGES, PROTOCOLS, hr_of, simulate_starts, steps_per_second
+from .protocol import HR_EDGES, PROTOCOLS, hr_of, simulate_molecule, steps_per_second
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
 #: the rows of Fu's Table 3 (the paper's force MAE is per component, as ours)
@@ -179,9 +179,9 @@ def _model_task(c: FuMD17Config, molecule: str, name: str, epochs: int) -> dict[
                 stage.load_state_dict(fit.snapshots[epoch])
             tagged = {**key, "epoch": epoch, "final": epoch == epochs}
             out["errors"].append({**tagged, **_test_errors(stage, train, test)})
-            rows = simulate_starts(stage, frames.numbers, frames.positions[starts],
-                                   frames.positions, protocol, time_ps=c.md_ps, seed=c.seed,
-                                   progress=c.progress and c.workers == 1)
+            rows = simulate_molecule(stage, frames.numbers, frames.positions[starts],
+                                     frames.positions, protocol, time_ps=c.md_ps, seed=c.seed,
+                                     progress=c.progress and c.workers == 1)
             pooled = [r.pop("positions") for r in rows]
             out["runs"] += [{**tagged, "start_frame": int(starts[r["run"]]), **r} for r in rows]
             if epoch == epochs and sum(len(p) for p in pooled):

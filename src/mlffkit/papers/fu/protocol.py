@@ -94,19 +94,17 @@ def hr_mae(positions: np.ndarray, reference_hr: np.ndarray) -> float:
     return float(integrated_absolute_error(hr_of(positions), reference_hr, HR_EDGES))
 
 
-def simulate_starts(model, numbers, starts: np.ndarray, reference_positions: np.ndarray,
-                    protocol: SimulationProtocol, *, time_ps: float | None = None,
-                    seed: int = 0, progress: bool = False) -> list[dict]:
-    """Simulate every start ``(S, N, 3)`` of one molecule with ``model`` under ``protocol`` as
-    one batched simulation (one model call per step), stopping each run by Fu's bond rule
-    (reference lengths: the mean over ``reference_positions``) or MDsim's temperature bounds;
-    ``time_ps`` overrides the protocol's length. Returns one row per run: ``stable_ps``,
-    ``stopped`` and why, ``hr_mae`` of its frames before the collapse, ``frames``, and the
-    positions of those frames (``"positions"``, for pooled curves)."""
+def simulate_starts(model, systems: list[Atoms], protocol: SimulationProtocol, rules: list, *,
+                    time_ps: float | None = None, seed: int = 0,
+                    progress: bool = False) -> list[dict]:
+    """Simulate every start (``systems``, ASE Atoms) with ``model`` under ``protocol`` as one
+    batched simulation (one model call per step), each run stopped by its copy of ``rules``
+    or MDsim's temperature bounds; ``time_ps`` overrides the protocol's length. Returns one
+    row per run: ``stable_ps``, ``stopped`` and by which rule, ``frames``, and the positions
+    of its saved frames before the stop (``"positions"``; unwrapped for periodic runs)."""
+    from mlffkit.metrics.dynamics import unwrap_positions
+
     steps = protocol.steps if time_ps is None else int(round(time_ps * 1000 / protocol.dt_fs))
-    reference_hr = hr_of(reference_positions)
-    systems = [Atoms(numbers=numbers, positions=p) for p in starts]
-    rules = [BondLengthRule(reference_frames=reference_positions), TemperatureBoundsRule()]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         pattern = str(Path(folder) / "run_{replica}.traj")
@@ -114,30 +112,47 @@ def simulate_starts(model, numbers, starts: np.ndarray, reference_positions: np.
                                T_K=protocol.temperature_K, dt_fs=protocol.dt_fs, steps=steps,
                                tdamp_fs=protocol.tdamp_fs,
                                friction_per_ps=protocol.friction_per_ps, seed=seed,
-                               stop_rules=rules, trajectory=pattern,
+                               stop_rules=[*rules, TemperatureBoundsRule()], trajectory=pattern,
                                write_every=protocol.save_every, progress=progress)
         for k, replica in enumerate(run):
             frames = read_trajectory(pattern.format(replica=k))
-            positions = np.stack([a.positions for a in frames])
             if replica.stop is not None:  # the frame at which the rule fired is written too
-                positions = positions[:-1]
+                frames = frames[:-1]
+            positions = np.stack([a.positions for a in frames]) if frames else \
+                np.zeros((0, len(systems[k]), 3))
+            if len(frames) > 1 and systems[k].pbc.any():
+                positions = unwrap_positions(frames)
             stable_fs = replica.stop.time_fs if replica.stop is not None else steps * protocol.dt_fs
             rows.append({"run": k, "stable_ps": stable_fs / 1000,
                          "stopped": replica.stop is not None,
                          "stop_rule": replica.stop.rule if replica.stop is not None else "",
-                         "hr_mae": hr_mae(positions, reference_hr), "frames": len(positions),
-                         "positions": positions})
+                         "frames": len(positions), "positions": positions})
+    return rows
+
+
+def simulate_molecule(model, numbers, starts: np.ndarray, reference_positions: np.ndarray,
+                      protocol: SimulationProtocol, **kwargs) -> list[dict]:
+    """:func:`simulate_starts` for a molecule (MD17, alanine dipeptide): starts ``(S, N, 3)``,
+    Fu's bond rule against the mean bond lengths over ``reference_positions``, and each run's
+    ``hr_mae`` against the h(r) of those reference frames."""
+    reference_hr = hr_of(reference_positions)
+    systems = [Atoms(numbers=numbers, positions=p) for p in starts]
+    rows = simulate_starts(model, systems, protocol,
+                           [BondLengthRule(reference_frames=reference_positions)], **kwargs)
+    for row in rows:
+        row["hr_mae"] = hr_mae(row["positions"], reference_hr)
     return rows
 
 
 def steps_per_second(model, numbers, start: np.ndarray, protocol: SimulationProtocol,
-                     steps: int) -> float:
-    """One replica's MD steps per second (MDsim's FPS) over ``steps`` steps from ``start``,
-    through the ASE calculator as a user would run it."""
+                     steps: int, cell: np.ndarray | None = None) -> float:
+    """One replica's MD steps per second (MDsim's FPS) over ``steps`` steps from ``start``
+    (periodic when ``cell`` is given), through the ASE calculator as a user would run it."""
     from mlffkit.md import calculator
 
-    run = simulate(Atoms(numbers=numbers, positions=start), calculator(model),
-                   ensemble=protocol.ensemble, T_K=protocol.temperature_K, dt_fs=protocol.dt_fs,
-                   steps=steps, tdamp_fs=protocol.tdamp_fs,
-                   friction_per_ps=protocol.friction_per_ps, progress=False)
+    atoms = Atoms(numbers=numbers, positions=start, cell=cell, pbc=cell is not None)
+    run = simulate(atoms, calculator(model), ensemble=protocol.ensemble,
+                   T_K=protocol.temperature_K, dt_fs=protocol.dt_fs, steps=steps,
+                   tdamp_fs=protocol.tdamp_fs, friction_per_ps=protocol.friction_per_ps,
+                   progress=False)
     return run.steps_per_second
