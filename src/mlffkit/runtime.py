@@ -31,3 +31,21 @@ def default_device() -> torch.device:
             raise RuntimeError(f"MLFFKIT_DEVICE={name!r} but torch sees no CUDA device")
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def process_map(function, tasks: list[tuple], workers: int, progress: bool = False,
+                desc: str | None = None) -> list:
+    """``[function(*task) for task in tasks]``, in ``workers`` forked processes when more than
+    one (results in the order of ``tasks``), else here with a progress bar. Each process should
+    set its own thread count (:func:`torch_threads`): two processes with two threads each on
+    two cores run many times slower than with one."""
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(function, *zip(*tasks)))
+    from tqdm.auto import tqdm
+
+    return [function(*task) for task in tqdm(tasks, desc=desc, disable=not progress)]

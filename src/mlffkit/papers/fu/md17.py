@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from mlffkit import data
 from mlffkit.experiments.config import Config, param
@@ -31,7 +30,7 @@ from mlffkit.experiments.registry import (SEED, Experiment, Param, names_from, p
                                           register)
 from mlffkit.models import PRESETS
 from mlffkit.results import Result
-from mlffkit.runtime import torch_threads
+from mlffkit.runtime import process_map, torch_threads
 
 from .protocol import HR_EDGES, PROTOCOLS, hr_of, simulate_molecule, steps_per_second
 
@@ -40,10 +39,17 @@ MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
 TABLE3_METRICS = ("force_mae", "stability_ps", "hr_mae", "fps")
 
 
-def _positive_ints(values) -> str | None:
+def check_epochs(c) -> None:
+    """One epoch count per model (a one-line error before anything is computed)."""
+    if len(c.epochs) != len(c.models):
+        raise ValueError(f"epochs gives {len(c.epochs)} values for {len(c.models)} models: "
+                         "give one per model, in the order of models")
+
+
+def positive_ints(values) -> str | None:
     if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
                              for v in values):
-        return "expected a non-empty list of positive ints, one per model"
+        return "expected a non-empty list of positive ints"
     return None
 
 
@@ -68,7 +74,7 @@ class FuMD17Config(Config):
     n_train: int = param(positive())
     n_val: int = param(positive())
     n_test: int = param(positive())
-    epochs: tuple = param(Param(list, check=_positive_ints))  # one per model
+    epochs: tuple = param(Param(list, check=positive_ints))  # one per model
     lr: float = param(positive())
     batch_size: int = param(positive())
     starts: int = param(positive())          # simulations per model and molecule (Fu: 5)
@@ -122,20 +128,10 @@ def start_frames(test: np.ndarray, c: FuMD17Config) -> np.ndarray:
 def compute(c: FuMD17Config) -> Result:
     """Train, test and simulate every model on every molecule; one task per (molecule, model),
     run in ``workers`` processes (the same rows whatever the number)."""
-    if len(c.epochs) != len(c.models):
-        raise ValueError(f"epochs gives {len(c.epochs)} values for {len(c.models)} models: "
-                         "give one per model, in the order of models")
-    tasks = [(molecule, name, epochs) for molecule in c.molecules
+    check_epochs(c)
+    tasks = [(c, molecule, name, epochs) for molecule in c.molecules
              for name, epochs in zip(c.models, c.epochs)]
-    if c.workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(c.workers,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            done = list(pool.map(_model_task, [c] * len(tasks), *zip(*tasks)))
-    else:
-        done = [_model_task(c, *task) for task in tqdm(tasks, disable=not c.progress)]
+    done = process_map(_model_task, tasks, c.workers, c.progress)
     curves = [_curve(m, "reference", hr_of(data.rmd17_trajectory(m, labels="md17").positions))
               for m in c.molecules]
     tables = {"training": [], "errors": [], "runs": [], "hr": curves, "nve": []}

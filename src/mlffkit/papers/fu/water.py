@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from mlffkit import reference
 from mlffkit.experiments.config import Config, param
@@ -36,9 +35,9 @@ from mlffkit.experiments.registry import (SEED, Experiment, Param, names_from, p
                                           register)
 from mlffkit.models import PRESETS
 from mlffkit.results import Result
-from mlffkit.runtime import torch_threads
+from mlffkit.runtime import process_map, torch_threads
 
-from .md17 import _positive_ints
+from .md17 import check_epochs, positive_ints
 from .protocol import PROTOCOLS, simulate_starts, steps_per_second
 
 SET = "openmm-water"
@@ -52,8 +51,8 @@ M2_PER_S = 1e-5           # Å²/fs -> m²/s
 @dataclass(frozen=True)
 class FuWaterConfig(Config):
     models: tuple = param(names_from(PRESETS))
-    epochs: tuple = param(Param(list, check=_positive_ints))  # one per model
-    sizes: tuple = param(Param(list, check=_positive_ints))   # training + validation frames
+    epochs: tuple = param(Param(list, check=positive_ints))  # one per model
+    sizes: tuple = param(Param(list, check=positive_ints))   # training + validation frames
     n_test: int = param(positive())
     lr: float = param(positive())
     batch_size: int = param(positive())
@@ -112,20 +111,10 @@ def oxygen_diffusivity(positions: np.ndarray, numbers, interval_fs: float,
 
 
 def compute(c: FuWaterConfig) -> Result:
-    if len(c.epochs) != len(c.models):
-        raise ValueError(f"epochs gives {len(c.epochs)} values for {len(c.models)} models: "
-                         "give one per model, in the order of models")
-    tasks = [(size, name, epochs) for size in c.sizes
+    check_epochs(c)
+    tasks = [(c, size, name, epochs) for size in c.sizes
              for name, epochs in zip(c.models, c.epochs)]
-    if c.workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(c.workers,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            done = list(pool.map(_model_task, [c] * len(tasks), *zip(*tasks)))
-    else:
-        done = [_model_task(c, *task) for task in tqdm(tasks, disable=not c.progress)]
+    done = process_map(_model_task, tasks, c.workers, c.progress)
     frames = reference.load_frames(SET, "water")
     window = _diffusion_window(c)
     ref = reference_rdfs(frames)
