@@ -19,3 +19,16 @@ def test_asking_for_cuda_without_one_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("MLFFKIT_DEVICE", "cuda")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         default_device()
+
+
+def _square_plus(x, y):
+    return x * x + y
+
+
+def test_process_map_keeps_task_order_in_and_out_of_processes():
+    from mlffkit.runtime import process_map
+
+    tasks = [(k, 10 * k) for k in range(7)]
+    expected = [_square_plus(*t) for t in tasks]
+    assert process_map(_square_plus, tasks, workers=1) == expected
+    assert process_map(_square_plus, tasks, workers=2) == expected
