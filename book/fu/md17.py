@@ -174,6 +174,9 @@ for ax, (y, label) in zip(axes, (("stability_ps", "stability (ps)"), ("hr_mae", 
     sns.scatterplot(pts, x="force_mae", y=y, hue="model", style="molecule",
                     size="final", sizes={True: 90, False: 40}, ax=ax, legend=ax is axes[1])
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+    ax.set_xticks([20, 30, 50, 100, 150])
     ax.set_xlabel("test force MAE (meV/Å)")
     ax.set_ylabel(label)
 axes[0].axhline(params["md_ps"], color="k", ls="--", lw=0.8)
