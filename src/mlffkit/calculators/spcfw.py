@@ -113,10 +113,7 @@ class SPCFw(Calculator):
         layout = (n_molecules, round(box_A, 10))
         if self._context is None or self._layout != layout:
             system = spcfw_system(n_molecules, box_A, self.cutoff_A)
-            integrator = mm.VerletIntegrator(0.001)
-            platform = mm.Platform.getPlatformByName(self.platform)
-            properties = {"Threads": "1"} if self.platform == "CPU" else {}
-            self._context = mm.Context(system, integrator, platform, properties)
+            self._context = make_context(system, mm.VerletIntegrator(0.001), self.platform)
             self._layout = layout
         return self._context
 
@@ -141,6 +138,21 @@ class SPCFw(Calculator):
         energy = state.getPotentialEnergy().value_in_unit_system(_md_units()) * KJ_PER_MOL_TO_EV
         forces = np.asarray(state.getForces(asNumpy=True).value_in_unit_system(_md_units()))
         return float(energy), forces * KJ_PER_MOL_TO_EV / 10
+
+    def evaluate_frames(self, positions: np.ndarray, numbers: np.ndarray, cell: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Energies ``(F,)`` (eV) and forces ``(F, N, 3)`` (eV/Å) of frames ``(F, N, 3)``."""
+        labels = [self.evaluate(np.asarray(p, dtype=np.float64), numbers, cell)
+                  for p in positions]
+        return np.array([e for e, _ in labels]), np.stack([f for _, f in labels])
+
+
+def make_context(system, integrator, platform: str):
+    """An OpenMM context on ``platform`` (``"Reference"`` or ``"CPU"``, the latter on one
+    thread)."""
+    mm = openmm()
+    return mm.Context(system, integrator, mm.Platform.getPlatformByName(platform),
+                      {"Threads": "1"} if platform == "CPU" else {})
 
 
 def _md_units():

@@ -9,7 +9,6 @@ its package and read ``forward(...)["features"]``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -126,8 +126,9 @@ def load_frames(name: str, member: str, out_dir: Path | str | None = None) -> Fr
     (consecutive frames: one stored frame per ``stride`` MD steps), ``trajectory`` = 0, the
     time step between frames in ``metadata["frame_interval_fs"]``. A set with its own loader
     (``openmm-water``: labels recomputed on load) is read by it."""
-    if spec(name).loader is not None:
-        return spec(name).loader(set_dir(name, out_dir), member)
+    loader = spec(name).loader
+    if loader is not None:
+        return loader(set_dir(name, out_dir), member)
     arrays = load(name, member, out_dir)
     n = len(arrays["energy"])
     interval = float(arrays["time_fs"][1] - arrays["time_fs"][0]) if n > 1 else None

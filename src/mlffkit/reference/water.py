@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from mlffkit.calculators.spcfw import (SPCFw, box_for_density, openmm, spcfw_system,
-                                       water_numbers)
+from mlffkit.calculators.spcfw import (SPCFw, box_for_density, make_context, openmm,
+                                       spcfw_system, water_numbers)
 from mlffkit.data.frames import Frames
 from mlffkit.files import sha256_of
 from mlffkit.provenance import code_state, machine, utc_now
@@ -114,9 +114,7 @@ def generate(config: WaterConfig, folder: Path, resume: bool = True,
                                              config.friction_per_ps / unit.picosecond,
                                              config.timestep_fs * unit.femtosecond)
     integrator.setRandomNumberSeed(config.seed + 1)  # 0 would mean "pick one at random"
-    platform = mm.Platform.getPlatformByName(config.platform)
-    context = mm.Context(system, integrator, platform,
-                         {"Threads": "1"} if config.platform == "CPU" else {})
+    context = make_context(system, integrator, config.platform)
     frames: list[np.ndarray] = []
     if resume and partial.exists():
         with np.load(partial, allow_pickle=False) as saved:
@@ -153,13 +151,11 @@ def generate(config: WaterConfig, folder: Path, resume: bool = True,
     numbers = water_numbers(config.n_molecules)
     cell = config.box_A * np.eye(3)
     check = SPCFw(cutoff_A=config.cutoff_A)
-    labels = [check.evaluate(positions[k].astype(np.float64), numbers, cell)
-              for k in range(min(CHECK_FRAMES, len(positions)))]
+    check_energy, check_forces = check.evaluate_frames(positions[:CHECK_FRAMES], numbers, cell)
     write_npz(path, {"numbers": numbers.astype(np.int64), "positions": positions,
                      "cell": cell, "time_fs": np.arange(len(positions)) * config.save_every
                      * config.timestep_fs,
-                     "check_energy": np.array([e for e, _ in labels]),
-                     "check_forces": np.stack([f for _, f in labels])})
+                     "check_energy": check_energy, "check_forces": check_forces})
     partial.unlink(missing_ok=True)
     wall = time.perf_counter() - started
     provenance = {
@@ -197,9 +193,7 @@ def load_frames(folder: Path, member: str = MEMBER) -> Frames:
     cell = arrays["cell"]
     settings = json.loads((folder / PROVENANCE).read_text())["settings"]
     calc = SPCFw(cutoff_A=settings["cutoff_A"])
-    labels = [calc.evaluate(p, arrays["numbers"], cell) for p in positions]
-    energy = np.array([e for e, _ in labels])
-    forces = np.stack([f for _, f in labels])
+    energy, forces = calc.evaluate_frames(positions, arrays["numbers"], cell)
     k = len(arrays["check_energy"])
     if not (np.allclose(energy[:k], arrays["check_energy"], rtol=0, atol=1e-6)
             and np.allclose(forces[:k], arrays["check_forces"], rtol=0, atol=1e-5)):

@@ -64,15 +64,15 @@ def fit_potential(model, train: Sequence[AtomsData], val: Sequence[AtomsData] = 
     missing = [k for k, s in enumerate(train) if s.energy is None or s.forces is None]
     if missing:
         raise ValueError(f"training structures {missing[:5]} lack energy or forces labels")
+    bad = [e for e in snapshot_epochs if not 1 <= e <= epochs]
+    if bad:
+        raise ValueError(f"snapshot_epochs {bad} lie outside 1..{epochs}")
     energies = np.array([float(s.energy) for s in train])
-    dtype = next(model.parameters()).dtype
-    as_batch = lambda items: collate(items, dtype=dtype)  # noqa: E731
+    as_batch = collate_as(model)
     model.fit_normalisation(energies, [s.numbers.numpy() for s in train],
                             [s.forces.numpy() for s in train],
                             batches=(as_batch(train[k:k + 64]) for k in range(0, len(train), 64)))
-    scales = fit_target_scales(energies) if len(train) > 1 and energies.std() > 0 \
-        else TargetScales()
-    objective = EnergyForceObjective(weights, scales, energy_loss=energy_loss,
+    objective = EnergyForceObjective(weights, energy_scales(energies), energy_loss=energy_loss,
                                      force_loss=force_loss)
     loader = BatchLoader(list(train), batch_size, collate=as_batch, seed=seed)
     val_loader = BatchLoader(list(val), batch_size, collate=as_batch, shuffle=False) \
@@ -80,9 +80,6 @@ def fit_potential(model, train: Sequence[AtomsData], val: Sequence[AtomsData] = 
     config = TrainerConfig(max_epochs=epochs, lr=lr, scheduler="cosine",
                            warmup_steps=warmup_steps, ema_decay=ema_decay,
                            ema_warmup=ema_decay is not None, seed=seed, progress=progress)
-    bad = [e for e in snapshot_epochs if not 1 <= e <= epochs]
-    if bad:
-        raise ValueError(f"snapshot_epochs {bad} lie outside 1..{epochs}")
     snapshots: dict[int, dict] = {}
     at_step = {e * len(loader): e for e in snapshot_epochs}
 
@@ -103,6 +100,20 @@ def fit_potential(model, train: Sequence[AtomsData], val: Sequence[AtomsData] = 
         history = epoch_history(pd.DataFrame(trainer.log.rows()))
     model.eval()
     return FitSummary(result.step, train_s, dict(result.val_metrics), history, snapshots)
+
+
+def collate_as(model):
+    """A collate function that batches structures in ``model``'s dtype."""
+    dtype = next(model.parameters()).dtype
+    return lambda items: collate(items, dtype=dtype)
+
+
+def energy_scales(energies) -> TargetScales:
+    """Target scales from training energies (:func:`fit_target_scales`), or unit scales when
+    there is no spread to fit (one structure, or equal energies)."""
+    energies = np.asarray(energies, dtype=float)
+    return fit_target_scales(energies) if len(energies) > 1 and energies.std() > 0 \
+        else TargetScales()
 
 
 def _copy(state: dict) -> dict:

@@ -174,7 +174,7 @@ def _model_task(c: FuMD17Config, molecule: str, name: str, epochs: int) -> dict[
                 stage = copy.deepcopy(model)
                 stage.load_state_dict(fit.snapshots[epoch])
             tagged = {**key, "epoch": epoch, "final": epoch == epochs}
-            out["errors"].append({**tagged, **_test_errors(stage, train, test)})
+            out["errors"].append({**tagged, **held_out_errors(stage, train, test)})
             rows = simulate_molecule(stage, frames.numbers, frames.positions[starts],
                                      frames.positions, protocol, time_ps=c.md_ps, seed=c.seed,
                                      progress=c.progress and c.workers == 1)
@@ -195,7 +195,7 @@ def checkpoint_epochs(c: FuMD17Config, epochs: int) -> tuple[int, ...]:
     return tuple(sorted({max(1, int(round(f * epochs))) for f in c.checkpoints} - {epochs}))
 
 
-def _test_errors(model, train: data.Frames, test: data.Frames) -> dict[str, float]:
+def held_out_errors(model, train: data.Frames, test: data.Frames) -> dict[str, float]:
     """Force MAE (meV/Å, per component) and energy MAE (meV) on ``test`` beside predicting
     zero forces and the training mean energy."""
     from mlffkit.training.fit import predict

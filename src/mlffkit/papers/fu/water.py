@@ -90,13 +90,18 @@ def split(n_frames: int, c: FuWaterConfig, size: int) -> dict[str, np.ndarray]:
     return {"test": order[:c.n_test], "train": pool[n_val:], "val": pool[:n_val]}
 
 
-def reference_rdfs(frames) -> dict[tuple, np.ndarray]:
-    """Fu's RDFs of the reference frames (wrapped positions, N_a N_b pairs)."""
+def rdfs(positions: np.ndarray, numbers, cell: np.ndarray) -> dict[tuple, np.ndarray]:
+    """Fu's RDFs (O-O, H-H, H-O; N_a N_b pairs, :data:`RDF_EDGES`) of frames ``(F, N, 3)`` in a
+    cubic ``cell``, positions wrapped first."""
     from mlffkit.metrics.structure import radial_distributions
 
-    return radial_distributions(frames.positions % frames.cell[0, 0, 0], RDF_EDGES,
-                                pairs=list(PAIRS), species=frames.numbers,
-                                cell=frames.cell[0], pbc=True, convention="fu2023")
+    return radial_distributions(positions % cell[0, 0], RDF_EDGES, pairs=list(PAIRS),
+                                species=numbers, cell=cell, pbc=True, convention="fu2023")
+
+
+def reference_rdfs(frames) -> dict[tuple, np.ndarray]:
+    """Fu's RDFs of every reference frame."""
+    return rdfs(frames.positions, frames.numbers, frames.cell[0])
 
 
 def oxygen_diffusivity(positions: np.ndarray, numbers, interval_fs: float,
@@ -112,13 +117,15 @@ def oxygen_diffusivity(positions: np.ndarray, numbers, interval_fs: float,
 
 
 def compute(c: FuWaterConfig) -> Result:
+    """Every model at every training-set size; the reference frames (labels recomputed once)
+    and their RDFs go to each task."""
     check_epochs(c)
-    tasks = [(c, size, name, epochs) for size in c.sizes
+    frames = reference.load_frames(SET, "water")
+    ref = reference_rdfs(frames)
+    tasks = [(c, frames, ref, size, name, epochs) for size in c.sizes
              for name, epochs in zip(c.models, c.epochs)]
     done = process_map(_model_task, tasks, c.workers, c.progress)
-    frames = reference.load_frames(SET, "water")
     window = _diffusion_window(c)
-    ref = reference_rdfs(frames)
     tables = {"training": [], "errors": [], "runs": [],
               "rdf": [_curves("reference", 0, ref)],
               "reference": [{"D_m2_s": oxygen_diffusivity(
@@ -142,25 +149,23 @@ def _curves(model: str, size: int, rdfs: dict) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def _model_task(c: FuWaterConfig, size: int, name: str, epochs: int) -> dict[str, list]:
+def _model_task(c: FuWaterConfig, frames, ref: dict, size: int, name: str,
+                epochs: int) -> dict[str, list]:
     """One model at one training-set size: train, test, simulate ``c.starts`` runs, time one
-    replica."""
+    replica (``frames``: the labelled reference set, ``ref``: its RDFs)."""
     from ase import Atoms
 
     from mlffkit.metrics.comparison import integrated_absolute_error
     from mlffkit.metrics.stability import RDFWindowRule
-    from mlffkit.metrics.structure import radial_distributions
     from mlffkit.models import build_model
     from mlffkit.training import fit_potential
 
-    from .md17 import _test_errors
+    from .md17 import held_out_errors
 
     protocol = PROTOCOLS["water"]
     with torch_threads(c.threads):
-        frames = reference.load_frames(SET, "water")
         parts = split(len(frames), c, size)
         train, val, test = (frames[parts[k]] for k in ("train", "val", "test"))
-        ref = reference_rdfs(frames)
         cell, box = frames.cell[0], frames.cell[0, 0, 0]
         starts = [parts["test"][np.random.default_rng([c.seed, k]).integers(c.n_test)]
                   for k in range(c.starts)]
@@ -172,7 +177,7 @@ def _model_task(c: FuWaterConfig, size: int, name: str, epochs: int) -> dict[str
         key = {"model": name, "size": size}
         training = {**key, "epochs": epochs, "steps": fit.steps, "train_s": fit.train_s,
                     "parameters": sum(p.numel() for p in model.parameters())}
-        errors = {**key, **_test_errors(model, train, test)}
+        errors = {**key, **held_out_errors(model, train, test)}
         systems = [Atoms(numbers=frames.numbers, positions=frames.positions[k] % box, cell=cell,
                          pbc=True) for k in starts]
         rule = RDFWindowRule(ref, RDF_EDGES, threshold=RDF_THRESHOLD, dt_fs=protocol.dt_fs,
@@ -186,10 +191,8 @@ def _model_task(c: FuWaterConfig, size: int, name: str, epochs: int) -> dict[str
             positions = row.pop("positions")
             out = {**key, "start_frame": int(starts[row["run"]]), **row}
             if len(positions):
-                pooled.append(positions % box)
-                g = radial_distributions(positions % box, RDF_EDGES, pairs=list(PAIRS),
-                                         species=frames.numbers, cell=cell, pbc=True,
-                                         convention="fu2023")
+                pooled.append(positions)
+                g = rdfs(positions, frames.numbers, cell)
                 for pair in PAIRS:
                     out[f"rdf_mae_{''.join(pair)}"] = integrated_absolute_error(
                         g[pair], ref[pair], RDF_EDGES)
@@ -198,9 +201,8 @@ def _model_task(c: FuWaterConfig, size: int, name: str, epochs: int) -> dict[str
             runs.append(out)
         curves = []
         if pooled:
-            curves.append(_curves(name, size, radial_distributions(
-                np.concatenate(pooled), RDF_EDGES, pairs=list(PAIRS), species=frames.numbers,
-                cell=cell, pbc=True, convention="fu2023")))
+            curves.append(_curves(name, size, rdfs(np.concatenate(pooled), frames.numbers,
+                                                   cell)))
         errors["steps_per_s"] = steps_per_second(model, frames.numbers,
                                                  frames.positions[starts[0]] % box, protocol,
                                                  c.speed_steps, cell=cell)

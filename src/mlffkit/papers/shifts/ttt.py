@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mlffkit.data.atoms import AtomsData, collate
+from mlffkit.data.atoms import AtomsData
 from mlffkit.training.losses import LossWeights
-from mlffkit.training.normalisation import TargetScales, fit_target_scales
+from mlffkit.training.fit import collate_as, energy_scales
+from mlffkit.training.normalisation import TargetScales
 from mlffkit.training.objectives import EnergyForceObjective, StepOutput
 from mlffkit.training.trainer import Trainer, TrainerConfig
 from mlffkit.training.data import BatchLoader
@@ -87,7 +88,7 @@ def prior_labels(structures: Iterable, prior) -> list[AtomsData]:
 
 def force_mae(model, items: Sequence[AtomsData], head: str = "main") -> float:
     """meV/Å over all force components of ``items``, from the main or the prior head."""
-    batch = collate(list(items), dtype=next(model.parameters()).dtype)
+    batch = collate_as(model)(list(items))
     prior = head == "prior"
     out = model.eval()(batch, forces=True, prior=prior, main=not prior, create_graph=False)
     predicted = out["prior_forces" if prior else "forces"]
@@ -96,7 +97,7 @@ def force_mae(model, items: Sequence[AtomsData], head: str = "main") -> float:
 
 def frame_force_errors(model, items: Sequence[AtomsData]) -> np.ndarray:
     """Force MAE (meV/Å) of each structure of ``items``, from the main head."""
-    batch = collate(list(items), dtype=next(model.parameters()).dtype)
+    batch = collate_as(model)(list(items))
     out = model.eval()(batch, forces=True, create_graph=False)
     per_atom = (out["forces"] - batch.forces).abs().mean(dim=1).detach()
     sums = torch.zeros(batch.n_structures, dtype=per_atom.dtype).index_add(0, batch.batch,
@@ -119,20 +120,13 @@ def _fit_statistics(head, structures: Sequence[AtomsData]) -> None:
 
 
 def _scales(structures: Sequence[AtomsData]) -> TargetScales:
-    energies = np.array([float(s.energy) for s in structures])
-    return fit_target_scales(energies) if len(energies) > 1 and energies.std() > 0 \
-        else TargetScales()
+    return energy_scales([float(s.energy) for s in structures])
 
 
 def _train(model, objective, structures, parameters, config: TrainerConfig, batch_size: int):
     loader = BatchLoader(list(structures), batch_size, collate=collate_as(model),
                          seed=config.seed)
     return Trainer(model, objective, loader, config=config, parameters=parameters).fit()
-
-
-def collate_as(model):
-    dtype = next(model.parameters()).dtype
-    return lambda items: collate(items, dtype=dtype)
 
 
 def pretrain_on_prior(model, structures: Sequence[AtomsData], config: TrainerConfig,
