@@ -17,29 +17,14 @@ import math
 from typing import Any
 
 import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
 
-KJ_PER_MOL_TO_EV = 1.0 / 96.48533212331002
-KCAL_TO_KJ = 4.184
+from .openmm_engine import KCAL_TO_KJ, OpenMMCalculator, make_context, openmm
+
 #: Wu, Tepper & Voth 2006
 SPCFW = {"q_O": -0.82, "q_H": 0.41, "sigma_A": 3.165492, "epsilon_kcal_mol": 0.1554253,
          "k_bond_kcal_mol_A2": 1059.162, "r0_A": 1.012, "k_angle_kcal_mol_rad2": 75.90,
          "theta0_deg": 113.24}
 MASSES = {8: 15.999, 1: 1.008}
-
-
-def openmm():
-    """The ``openmm`` module, or an ImportError that names the extra to install."""
-    try:
-        import openmm as mm
-    except ImportError as error:
-        raise ImportError("SPC/Fw water needs OpenMM: pip install 'mlffkit[fu]' (openmm 8.4)"
-                          ) from error
-    return mm
-
-
-def openmm_version() -> str:
-    return openmm().__version__
 
 
 def spcfw_system(n_molecules: int, box_A: float, cutoff_A: float = 6.0):
@@ -87,73 +72,33 @@ def box_for_density(n_molecules: int, density_g_cm3: float) -> float:
     return (grams / density_g_cm3 * 1e24) ** (1 / 3)
 
 
-class SPCFw(Calculator):
+class SPCFw(OpenMMCalculator):
     """ASE calculator of SPC/Fw water (OpenMM's double-precision Reference platform by
     default: deterministic; ``platform="CPU"`` is faster, in mixed precision).
 
     The Atoms must be ``n`` waters as O, H, H in a cubic periodic cell."""
 
-    implemented_properties = ["energy", "forces"]
-
     def __init__(self, cutoff_A: float = 6.0, platform: str = "Reference", **kwargs):
-        super().__init__(**kwargs)
-        self.cutoff_A, self.platform = cutoff_A, platform
-        self._context = None
+        super().__init__(None, platform, **kwargs)
+        self.cutoff_A = cutoff_A
         self._layout: tuple | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": "openmm", "version": openmm_version(), "model": "SPC/Fw",
-                "parameters": SPCFW, "cutoff_A": self.cutoff_A, "electrostatics": "PME",
-                "platform": self.platform}
+        return {**super().describe(), "model": "SPC/Fw", "parameters": SPCFW,
+                "cutoff_A": self.cutoff_A, "electrostatics": "PME"}
 
-    def context(self, n_molecules: int, box_A: float):
-        """The OpenMM context of this calculator's system (rebuilt when size or box change)."""
-        mm = openmm()
-
-        layout = (n_molecules, round(box_A, 10))
-        if self._context is None or self._layout != layout:
-            system = spcfw_system(n_molecules, box_A, self.cutoff_A)
-            self._context = make_context(system, mm.VerletIntegrator(0.001), self.platform)
-            self._layout = layout
-        return self._context
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        energy, forces = self.evaluate(self.atoms.positions, self.atoms.numbers,
-                                       self.atoms.cell.array)
-        self.results = {"energy": energy, "forces": forces}
-
-    def evaluate(self, positions: np.ndarray, numbers: np.ndarray, cell: np.ndarray
-                 ) -> tuple[float, np.ndarray]:
-        """Energy (eV) and forces (eV/Å) of one frame."""
+    def context_for(self, numbers: np.ndarray, cell: np.ndarray):
+        """The context of this many waters in this box (rebuilt when size or box change)."""
         n = len(numbers)
         if n % 3 or not np.array_equal(numbers, water_numbers(n // 3)):
             raise ValueError("SPCFw needs water molecules as O, H, H atoms in order")
         box = float(cell[0, 0])
         if not np.allclose(cell, box * np.eye(3)):
             raise ValueError(f"SPCFw needs a cubic cell, got {cell.tolist()}")
-        context = self.context(n // 3, box)
-        context.setPositions(np.asarray(positions, dtype=np.float64) / 10)
-        state = context.getState(getEnergy=True, getForces=True)
-        energy = state.getPotentialEnergy().value_in_unit_system(_md_units()) * KJ_PER_MOL_TO_EV
-        forces = np.asarray(state.getForces(asNumpy=True).value_in_unit_system(_md_units()))
-        return float(energy), forces * KJ_PER_MOL_TO_EV / 10
-
-    def evaluate_frames(self, positions: np.ndarray, numbers: np.ndarray, cell: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Energies ``(F,)`` (eV) and forces ``(F, N, 3)`` (eV/Å) of frames ``(F, N, 3)``."""
-        labels = [self.evaluate(np.asarray(p, dtype=np.float64), numbers, cell)
-                  for p in positions]
-        return np.array([e for e, _ in labels]), np.stack([f for _, f in labels])
-
-
-def make_context(system, integrator, platform: str):
-    """An OpenMM context on ``platform`` (``"Reference"`` or ``"CPU"``, the latter on one
-    thread)."""
-    mm = openmm()
-    return mm.Context(system, integrator, mm.Platform.getPlatformByName(platform),
-                      {"Threads": "1"} if platform == "CPU" else {})
-
-
-def _md_units():
-    return openmm().unit.md_unit_system
+        layout = (n // 3, round(box, 10))
+        if self._context is None or self._layout != layout:
+            self.system = spcfw_system(n // 3, box, self.cutoff_A)
+            self._context = make_context(self.system, openmm().VerletIntegrator(0.001),
+                                         self.platform)
+            self._layout = layout
+        return self._context

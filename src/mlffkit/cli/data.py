@@ -146,7 +146,8 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="also print files that are ok")
     p.set_defaults(func=_guard(cmd_verify))
     p = sub.add_parser("generate", help="(re)create a generated reference set")
-    p.add_argument("name", help="xtb-md17, xtb-iso17 or xtb-shifts")
+    p.add_argument("name", help="a generated set: xtb-md17, xtb-iso17, xtb-shifts, "
+                   "openmm-water, openmm-ala2 (`mlffkit data list` shows them all)")
     p.add_argument("--restart", action="store_true", help="ignore finished members and "
                    "checkpoints (default: resume)")
     p.add_argument("--set", action="append", type=assignment, metavar="NAME=VALUE",

@@ -32,7 +32,7 @@ from mlffkit.files import sha256_of
 from mlffkit.metrics import kinetic_temperature
 from mlffkit.provenance import code_state, machine, utc_now
 
-from . import iso17, md17, shifts, water
+from . import ala2, iso17, md17, shifts, water
 from .base import SETS, MDConfig, Member, SetSpec
 from .md import (REMOVED_DOF, checkpoint_run_hash, connectivity_changes, run_hash,
                  run_langevin)

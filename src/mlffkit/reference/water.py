@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from mlffkit.calculators.spcfw import (SPCFw, box_for_density, make_context, openmm,
-                                       spcfw_system, water_numbers)
+from mlffkit.calculators.openmm_engine import make_context, openmm
+from mlffkit.calculators.spcfw import SPCFw, box_for_density, spcfw_system, water_numbers
 from mlffkit.data.frames import Frames
 from mlffkit.files import sha256_of
 from mlffkit.provenance import code_state, machine, utc_now
