@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
+from mlffkit.ase_state import ExactStateCheck
+
 KJ_PER_MOL_TO_EV = 1.0 / 96.48533212331002
 KCAL_TO_KJ = 4.184
 
@@ -52,7 +54,7 @@ def energy_and_forces(context, positions_A: np.ndarray) -> tuple[float, np.ndarr
     return float(energy), forces * KJ_PER_MOL_TO_EV / 10
 
 
-class OpenMMCalculator(Calculator):
+class OpenMMCalculator(ExactStateCheck, Calculator):
     """ASE calculator of a fixed OpenMM ``System`` (non-periodic or with the system's own box):
     the Atoms' atoms are the system's particles, in order. Energies in eV, forces in eV/Å.
 

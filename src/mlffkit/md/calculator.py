@@ -17,12 +17,13 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
+from ..ase_state import ExactStateCheck
 from ..data.atoms import batch_from_atoms
 
 __all__ = ["MLFFCalculator", "calculator"]
 
 
-class MLFFCalculator(Calculator):
+class MLFFCalculator(ExactStateCheck, Calculator):
     """ASE calculator wrapping a :class:`~mlffkit.models.Potential` (in eval mode).
 
     Args:

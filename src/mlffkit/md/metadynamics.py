@@ -36,6 +36,8 @@ import numpy as np
 from ase import units
 from ase.calculators.calculator import Calculator, all_changes
 
+from mlffkit.ase_state import ExactStateCheck
+
 KJ_MOL_TO_EV = units.kJ / units.mol
 TWO_PI = 2 * math.pi
 
@@ -47,7 +49,7 @@ def dihedral_and_gradient(positions: np.ndarray, quadruplet: Sequence[int]
     (Blondel & Karplus 1996). Non-periodic: the four atoms must be whole."""
     x = positions[list(quadruplet)]
     b1, b2, b3 = x[1] - x[0], x[2] - x[1], x[3] - x[2]
-    m, n = np.cross(b1, b2), np.cross(b2, b3)
+    m, n = _cross(b1, b2), _cross(b2, b3)
     b2_norm = math.sqrt(b2 @ b2)
     angle = math.atan2(b2_norm * (b1 @ n), m @ n)
     mm, nn = m @ m, n @ n
@@ -62,6 +64,12 @@ def dihedral_and_gradient(positions: np.ndarray, quadruplet: Sequence[int]
     return angle, np.stack([g0, g1, g2, g3])
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of two 3-vectors (np.cross costs more than the product itself here)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                     a[0] * b[1] - a[1] * b[0]])
+
+
 def wrap_angle(x):
     """Angles folded into [-pi, pi)."""
     return (np.asarray(x) + math.pi) % TWO_PI - math.pi
@@ -73,7 +81,7 @@ def angle_grid(bins: int = 60) -> np.ndarray:
     return -math.pi + TWO_PI * np.arange(bins) / bins
 
 
-class Metadynamics(Calculator):
+class Metadynamics(ExactStateCheck, Calculator):
     """Well-tempered metadynamics on dihedral angles around any ASE calculator.
 
     calculator: the unbiased potential (ASE calculator: eV, eV/Å).
