@@ -11,7 +11,7 @@
   (``openmm-water``), RDF stability and errors, oxygen diffusivity (experiment ``fu_water``).
 """
 
-from . import md17, water  # noqa: F401  (register the experiments)
+from . import ala2, md17, water  # noqa: F401  (register the experiments)
 from .protocol import (HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_molecule,
                        simulate_starts)
 
