@@ -12,6 +12,7 @@ SRC = Path(mlffkit.__file__).parent
 #: Each part of mlffkit and its layer: a module may import only from its own layer or lower.
 LAYERS = {
     "units": 0, "files": 0, "paths": 0, "provenance": 0, "runtime": 0, "registries": 0,
+    "ase_state": 0,
     "data": 1,
     "graph": 2, "calculators": 2,
     "models": 3,

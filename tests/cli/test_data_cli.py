@@ -95,7 +95,7 @@ def test_generated_sets_verify_through_the_cli(tmp_path, monkeypatch, capsys):
 
 def test_generate_unknown_set_is_one_line(capsys):
     assert cli.main(["data", "generate", "nope"]) == 2
-    assert "valid: openmm-water, xtb-iso17, xtb-md17, xtb-shifts" in capsys.readouterr().err
+    assert "valid: openmm-ala2, openmm-water, xtb-iso17, xtb-md17, xtb-shifts" in capsys.readouterr().err
 
 
 def test_build_registry_check(mirror, tmp_path, capsys):
