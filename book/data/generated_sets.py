@@ -22,7 +22,8 @@
 # **GFN2-xTB** {cite}`bannwarth2019gfn2` (tblite {cite}`tblite`), driven by ASE's
 # {cite}`larsen2017ase` Langevin thermostat, and commits them under
 # `data/generated/` with a provenance record and checksums. Fu et al.'s water comes from a
-# classical model, SPC/Fw, which OpenMM runs here as they did (`openmm-water`, the last
+# classical model, SPC/Fw, which OpenMM runs here as they did (`openmm-water`); their
+# alanine dipeptide has a classical stand-in on the solute alone (`openmm-ala2`, the last
 # section). Every number on this page is read from those files; nothing is computed here
 # beyond temperatures from the stored velocities and the water's RDFs and diffusivity.
 #
@@ -401,3 +402,94 @@ axes[1].legend()
 axes[1].set_title("oxygen mean squared displacement")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## `openmm-ala2`: alanine dipeptide and its free-energy surface
+#
+# **Paper data.** Fu et al. {cite}`fu2023forces` train on 50,000 frames of alanine dipeptide
+# in explicit water (AMBER03, GROMACS; forces of the 22 solute atoms only) and score the φ/ψ
+# free-energy surface of ML metadynamics against a GROMACS reference, the `fes.dat` the data
+# mirror holds. That trajectory is not reachable, and an ML model of the solute cannot see the
+# water that shaped that surface.
+#
+# **Ours.** A potential of the solute alone that OpenMM {cite}`eastman2017openmm` and an ML
+# model can both be handed: Amber ff14SB {cite}`maier2015ff14sb` with the GBn2 implicit
+# solvent {cite}`nguyen2013gbn2` (`mlffkit.calculators.AmberGBn2`), no cutoff, no
+# constraints, 300 K and 2 fs with Fu's friction (0.5 in ASE units = 49.1/ps), under OpenMM's
+# own well-tempered metadynamics {cite}`barducci2008wtmetad` on φ and ψ at Fu's PLUMED
+# settings read as kJ/mol (height 1.2, σ 0.35 rad, bias factor 6, a hill every 500 steps) for
+# 5 ns, their length. Stored: a frame every 500 fs (10,000, from the *biased* run, so they
+# cover the plane between the basins too: training frames that include barrier regions) and
+# OpenMM's free-energy estimate on PLUMED's 60 × 60 grid: the reference of our Table 5.
+# Energies and forces are recomputed on load. The explicit-solvent `fes.dat` is shown beside
+# it as context only: the two surfaces differ by the solvent model, not by a model error.
+
+# %% tags=["hide-input"]
+from mlffkit import data as mlff_data
+from mlffkit.metrics import free_energy_mae, marginal_free_energy, thermal_energy
+from mlffkit.metrics.free_energy import ANGLE_BIN_EDGES_60
+from mlffkit.units import KJ_MOL_TO_EV
+
+ala = provenance("openmm-ala2")
+als, a_entry = ala["settings"], ala["files"]["ala2.npz"]
+display(Markdown(
+    f"**openmm-ala2**: {a_entry['frames']} frames of {a_entry['atoms']} atoms, "
+    f"{als['save_fs']:g} fs apart ({als['time_ps']:g} ps after {als['equil_ps']:g} ps of "
+    f"equilibration), {ala['engine']['model']} in OpenMM {ala['engine']['version']} "
+    f"({ala['engine']['md_platform']} platform; labels on {ala['engine']['platform']}), "
+    f"{als['temperature_K']:g} K (mean kinetic temperature "
+    f"{a_entry['mean_kinetic_temperature_K']:g} K), {ala['wall_time_s'] / 60:.0f} min on one "
+    f"core; {a_entry['bytes'] / 1e6:.1f} MB."))
+ala_npz = gen.load("openmm-ala2", "ala2")
+ours_fes = ala_npz["free_energy_kJ_mol"]
+context = mlff_data.load("mdsim/alanine/fes")
+context_fes = context.free_energy / KJ_MOL_TO_EV
+context_fes = context_fes - context_fes.min()
+grid = ANGLE_BIN_EDGES_60[:-1]
+if not (np.allclose(context.x, grid) and np.allclose(context.y, grid)):
+    raise ValueError("fes.dat is not on PLUMED's 60 x 60 grid from -pi")
+kT_kJ = thermal_energy(als["temperature_K"], "kJ/mol")
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+levels = np.arange(0, 41, 4)
+for ax, surface, title in [(axes[0], ours_fes, "ours: ff14SB + GBn2, OpenMM, 5 ns"),
+                           (axes[1], context_fes, "Fu's fes.dat: explicit water (context)")]:
+    cs = ax.contourf(grid, grid, np.minimum(surface, levels[-1]).T, levels=levels,
+                     cmap="viridis")
+    ax.set_title(title, fontsize=10)
+fig.colorbar(cs, ax=axes[:2], label="F (kJ/mol)", shrink=0.9)
+cv = ala_npz["cv"]
+axes[2].hist2d(cv[:, 0], cv[:, 1], bins=60, range=[[-np.pi, np.pi]] * 2, cmap="Greys",
+               cmin=1)
+axes[2].set_title(f"φ/ψ of the {len(cv)} stored frames", fontsize=10)
+for ax in axes:
+    ax.set_xlabel("φ (rad)")
+    ax.set_aspect("equal")
+axes[0].set_ylabel("ψ (rad)")
+plt.show()
+
+# %% [markdown]
+# Fu et al. score one-dimensional profiles, F(φ) and F(ψ), marginalised from the surface at
+# 300 K, by their integrated absolute difference (kJ/mol·rad). Between the two solvent models
+# that difference is what the table below shows: the size of what changing the ground truth
+# changes, and why our Table 5 compares models against `openmm-ala2`, never against `fes.dat`.
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+rows = []
+for axis, name, ax in [(0, "φ", axes[0]), (1, "ψ", axes[1])]:
+    ours_1d = marginal_free_energy(ours_fes, kT_kJ, keep_axis=axis)
+    context_1d = marginal_free_energy(context_fes, kT_kJ, keep_axis=axis)
+    ax.plot(grid, ours_1d, label="ours (implicit solvent)")
+    ax.plot(grid, context_1d, "--", label="fes.dat (explicit water)")
+    ax.set_xlabel(f"{name} (rad)")
+    ax.set_ylabel(f"F({name}) (kJ/mol)")
+    rows.append({"profile": f"F({name})", "minimum, ours (rad)": grid[np.argmin(ours_1d)],
+                 "minimum, fes.dat (rad)": grid[np.argmin(context_1d)],
+                 "MAE between them (kJ/mol·rad)": free_energy_mae(ours_1d, context_1d,
+                                                                   ANGLE_BIN_EDGES_60)})
+axes[0].legend()
+fig.tight_layout()
+plt.show()
+pd.DataFrame(rows).round(2)
+

@@ -55,7 +55,8 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters
-from mlffkit.papers.fu import md17  # noqa: F401  (registers it)
+from mlffkit.papers import fu
+from mlffkit.papers.fu import md17
 from mlffkit.plotting import use_book_style
 
 use_book_style()
@@ -108,11 +109,8 @@ ours = md17.table3(result)
 ours.round(3)
 
 # %%
-paper = pd.read_csv(book_file("fu/paper_tables.csv"))
-shown = paper.assign(value=lambda t: t["value"].map("{:g}".format) + t["std"].map(
-    lambda s: "" if pd.isna(s) else f" ({s:g})"))
-shown.pivot_table(index=["molecule", "metric"], columns="model", values="value",
-                  aggfunc="first", sort=False)[paper["model"].unique()]
+paper = fu.paper_rows(book_file("fu/paper_tables.csv"), 3)
+fu.paper_pivot(paper, index=["molecule", "metric"])
 
 # %% [markdown]
 # ## Ranked by force error, read by simulation (Fig. 3)
