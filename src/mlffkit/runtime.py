@@ -40,8 +40,13 @@ def process_map(function, tasks: list[tuple], workers: int, progress: bool = Fal
     set its own thread count (:func:`torch_threads`): two processes with two threads each on
     two cores run many times slower than with one."""
     if workers > 1:
+        import gc
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+
+        # Unreachable objects that own native thread pools (an OpenMM context, say) must die
+        # here: a forked child that collects them joins threads it does not have and hangs.
+        gc.collect()
 
         with ProcessPoolExecutor(workers,
                                  mp_context=multiprocessing.get_context("fork")) as pool:

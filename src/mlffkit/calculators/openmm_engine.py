@@ -95,6 +95,11 @@ class OpenMMCalculator(ExactStateCheck, Calculator):
         return energy_and_forces(self.context_for(np.asarray(numbers), np.asarray(cell)),
                                  positions)
 
+    def close(self) -> None:
+        """Destroy the OpenMM context now (it owns a thread pool; destroying one inherited
+        through ``fork`` deadlocks the child). It is rebuilt on the next evaluation."""
+        self._context = None
+
     def evaluate_frames(self, positions: np.ndarray, numbers: np.ndarray, cell: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Energies ``(F,)`` (eV) and forces ``(F, N, 3)`` (eV/Å) of frames ``(F, N, 3)``."""

@@ -240,6 +240,7 @@ def load_frames(folder: Path, member: str = MEMBER) -> Frames:
     positions = arrays["positions"].astype(np.float64)
     calc = AmberGBn2("Reference")
     energy, forces = calc.evaluate_frames(positions, arrays["numbers"], np.zeros((3, 3)))
+    calc.close()  # no OpenMM context left for forked workers to inherit
     k = len(arrays["check_energy"])
     if not (np.allclose(energy[:k], arrays["check_energy"], rtol=0, atol=1e-6)
             and np.allclose(forces[:k], arrays["check_forces"], rtol=0, atol=1e-5)):

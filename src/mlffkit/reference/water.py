@@ -194,6 +194,7 @@ def load_frames(folder: Path, member: str = MEMBER) -> Frames:
     settings = json.loads((folder / PROVENANCE).read_text())["settings"]
     calc = SPCFw(cutoff_A=settings["cutoff_A"])
     energy, forces = calc.evaluate_frames(positions, arrays["numbers"], cell)
+    calc.close()  # no OpenMM context left for forked workers to inherit
     k = len(arrays["check_energy"])
     if not (np.allclose(energy[:k], arrays["check_energy"], rtol=0, atol=1e-6)
             and np.allclose(forces[:k], arrays["check_forces"], rtol=0, atol=1e-5)):

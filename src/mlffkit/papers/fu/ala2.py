@@ -288,3 +288,37 @@ FU_ALA2 = register(Experiment(
                 "potential's own runs of the same length as the floor",
     profiles=PROFILES,
 ))
+
+
+def summary(table: pd.DataFrame, params) -> str:
+    """The chapter's reading of one record's :func:`table5` (Markdown): our metadynamics
+    against OpenMM's on the reference potential, then each model against that floor."""
+    t = table.set_index("model")
+    length = params["md_ps"]
+    ours, theirs = t.loc["amber (ASE)"], t.loc["openmm"]
+    spread = {cv: float(np.nan_to_num(ours[f"fes_mae_{cv}_sd"]) +
+                        np.nan_to_num(theirs[f"fes_mae_{cv}_sd"])) for cv in ("phi", "psi")}
+    agree = all(abs(ours[f"fes_mae_{cv}"] - theirs[f"fes_mae_{cv}"]) <= spread[cv]
+                for cv in ("phi", "psi"))
+    lines = [
+        f"- **Metadynamics on the reference potential** ({int(ours['runs'])} runs of "
+        f"{length:g} ps each): ours through ASE scores F(φ) {ours['fes_mae_phi']:.1f} and "
+        f"F(ψ) {ours['fes_mae_psi']:.1f} kJ/mol·rad against the 5 ns reference, OpenMM's own "
+        f"{theirs['fes_mae_phi']:.1f} and {theirs['fes_mae_psi']:.1f}: "
+        + ("the two agree within the sum of their run-to-run spreads. This is the floor "
+           "that a run of this length reaches with a perfect force field."
+           if agree else "they differ by more than the sum of their run-to-run spreads "
+           "(read the models against each engine separately).")]
+    for name in [m for m in t.index if m not in REFERENCE_POTENTIAL]:
+        row = t.loc[name]
+        collapsed, runs = int(row["collapsed"]), int(row["runs"])
+        ratio = [row[f"fes_mae_{cv}"] / ours[f"fes_mae_{cv}"] for cv in ("phi", "psi")]
+        lines.append(
+            f"- **{name}** (force MAE {row['force_mae']:.0f} meV/Å, zero-force baseline "
+            f"{row['zero_force_baseline']:.0f}): {runs - collapsed} of {runs} runs stable for "
+            f"{length:g} ps (mean {row['stable_ps']:.3g} ps); F(φ) {row['fes_mae_phi']:.1f} "
+            f"and F(ψ) {row['fes_mae_psi']:.1f} kJ/mol·rad, {ratio[0]:.1f}x and "
+            f"{ratio[1]:.1f}x the reference potential's floor"
+            + (" (collapsed runs score the surface they built before the stop)."
+               if collapsed else "."))
+    return "\n".join(lines)

@@ -209,6 +209,54 @@ def _model_task(c: FuWaterConfig, frames, ref: dict, size: int, name: str,
     return {"training": [training], "errors": [errors], "runs": runs, "rdf": curves}
 
 
+def table4(result: Result) -> pd.DataFrame:
+    """Per model and training-set size, Fu's Table 4 columns: force MAE (meV/Å), stability (ps,
+    mean and std over runs), RDF MAE per pair (mean over runs with frames), oxygen D
+    (10⁻⁹ m²/s, mean over runs stable to the end; the reference's beside it), steps/s."""
+    runs = result.tables["runs"]
+    rdf = [f"rdf_mae_{''.join(pair)}" for pair in PAIRS]
+    agg = runs.groupby(["model", "size"], sort=False).agg(
+        stability_ps=("stable_ps", "mean"), stability_sd=("stable_ps", "std"),
+        collapsed=("stopped", "sum"), runs=("run", "count"),
+        **{name: (name, "mean") for name in rdf if name in runs},
+        D_1e9=("D_m2_s", lambda d: 1e9 * d.mean()))
+    errors = result.tables["errors"].set_index(["model", "size"])
+    agg = agg.join(errors[["force_mae", "zero_force_baseline", "steps_per_s"]], how="left")
+    agg["D_reference_1e9"] = 1e9 * float(result.tables["reference"]["D_m2_s"].iloc[0])
+    return agg.reset_index()
+
+
+def summary(table: pd.DataFrame, params) -> str:
+    """The chapter's reading of :func:`table4` of one record (Markdown): per size, which model
+    the force error ranks first and whether the simulation metrics agree."""
+    rdf = [f"rdf_mae_{''.join(pair)}" for pair in PAIRS]
+    lines = []
+    for size, t in table.groupby("size", sort=False):
+        t = t.set_index("model")
+        mean_rdf = t[[c for c in rdf if c in t]].mean(axis=1)
+        best = t["force_mae"].idxmin()
+        stable = t.index[t["stability_ps"] == t["stability_ps"].max()].tolist()
+        closest = mean_rdf.idxmin() if mean_rdf.notna().any() else None
+        agrees = best in stable and best == closest
+        lines.append(
+            f"- **{size} training frames**: the lowest force error is {best} "
+            f"({t.loc[best, 'force_mae']:.1f} meV/Å; zero-force baseline "
+            f"{t.loc[best, 'zero_force_baseline']:.0f}); the most stable: {', '.join(stable)} "
+            f"({t['stability_ps'].max():.2g} of {params['md_ps']:g} ps on average); the lowest "
+            f"mean RDF error: {closest or 'none (no frames)'}. "
+            + ("Here the force ranking picks the best simulation."
+               if agrees else "Here the force ranking does **not** pick the best simulation."))
+        for name, row in t.iterrows():
+            d = row["D_1e9"]
+            lines.append(
+                f"  - {name}: {int(row['runs'] - row['collapsed'])} of {int(row['runs'])} runs "
+                f"stable to the end; oxygen D "
+                + (f"{d:.2f} against the reference's {row['D_reference_1e9']:.2f} × 10⁻⁹ m²/s "
+                   "over the same lags" if np.isfinite(d) else "not measured (no run both stable and long enough for the lag window)")
+                + ".")
+    return "\n".join(lines)
+
+
 def datasets(c: FuWaterConfig) -> dict[str, str]:
     return reference.checksums(SET)
 
