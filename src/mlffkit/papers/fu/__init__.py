@@ -9,13 +9,15 @@
   (experiment ``fu_md17``).
 - :mod:`~mlffkit.papers.fu.water`: Tables 4 and 8-10, models trained on SPC/Fw water
   (``openmm-water``), RDF stability and errors, oxygen diffusivity (experiment ``fu_water``).
+- :mod:`~mlffkit.papers.fu.lips`: Table 6 on LiPS-1k, the mirrored validation split (experiment
+  ``fu_lips``); water and LiPS share :mod:`~mlffkit.papers.fu.condensed`.
 - :mod:`~mlffkit.papers.fu.ala2`: Table 5, alanine dipeptide free-energy surfaces from
   well-tempered metadynamics (experiment ``fu_ala2``).
 - :mod:`~mlffkit.papers.fu.transcription`: the paper's own numbers (``paper_rows``,
   ``paper_pivot``).
 """
 
-from . import ala2, md17, water  # noqa: F401  (register the experiments)
+from . import ala2, lips, md17, water  # noqa: F401  (register the experiments)
 from .protocol import (HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_molecule,
                        simulate_starts)
 from .transcription import paper_pivot, paper_rows
