@@ -13,7 +13,7 @@ COLUMNS = ["table", "molecule", "model", "metric", "value", "std", "note"]
 
 def paper_rows(path: str | Path, table: int) -> pd.DataFrame:
     """The transcribed rows of one of the paper's tables (``table`` as numbered there)."""
-    rows = pd.read_csv(path, dtype={"value": str})
+    rows = pd.read_csv(path, dtype={"value": str, "std": str})
     if list(rows.columns) != COLUMNS:
         raise ValueError(f"{path}: columns {list(rows.columns)}, expected {COLUMNS}")
     rows = rows[rows["table"] == table]
@@ -25,6 +25,6 @@ def paper_rows(path: str | Path, table: int) -> pd.DataFrame:
 def paper_pivot(rows: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     """The rows as printed, "value (std)", one column per model in the paper's order."""
     shown = rows.assign(value=rows["value"] + rows["std"].map(
-        lambda s: "" if pd.isna(s) else f" ({s:g})"))
+        lambda s: "" if pd.isna(s) else f" ({s})"))
     return shown.pivot_table(index=index, columns="model", values="value", aggfunc="first",
                              sort=False)[rows["model"].unique()]
