@@ -90,11 +90,7 @@ pd.Series(params, name="value").to_frame()
 result.tables["training"].round(1)
 
 # %%
-learned = errors[["molecule", "model", "epoch", "force_mae", "zero_force_baseline",
-                  "energy_mae", "mean_energy_baseline"]].copy()
-learned["beats both"] = (learned["force_mae"] < learned["zero_force_baseline"]) & (
-    learned["energy_mae"] < learned["mean_energy_baseline"])
-learned.round(1)
+fu.learned(errors, ["molecule", "model", "epoch"]).round(1)
 
 # %% [markdown]
 # ## Table 3, ours and the paper's

@@ -40,11 +40,11 @@ from mlffkit.calculators.amber import (PHI, PSI, AmberGBn2, ala2_numbers, ala2_p
                                        ala2_system)
 from mlffkit.calculators.openmm_engine import openmm
 from mlffkit.data.frames import Frames
-from mlffkit.files import sha256_of
 from mlffkit.provenance import code_state, machine, utc_now
 
 from .base import Overridable, SetSpec, register_set
-from .store import PARTIAL_SUFFIX, PROVENANCE, write_json, write_npz
+from .store import (PARTIAL_SUFFIX, PROVENANCE, file_record, recomputed_labels, write_json,
+                    write_npz)
 
 NAME = "openmm-ala2"
 MEMBER = "ala2"
@@ -213,11 +213,8 @@ def generate(config: Ala2Config, folder: Path, resume: bool = True,
                     "labels": "unbiased ff14SB + GBn2, recomputed on load (Reference "
                               "platform, float64), eV and eV/Å"},
         "wall_time_s": round(wall, 1),
-        "files": {f"{MEMBER}.npz": {"sha256": sha256_of(path), "bytes": path.stat().st_size,
-                                    "frames": len(positions), "atoms": len(numbers),
-                                    "mean_kinetic_temperature_K":
-                                        round(float(np.mean(temperatures)), 1),
-                                    "wall_time_s": round(wall, 1)}},
+        "files": {f"{MEMBER}.npz": file_record(path, positions, numbers, temperatures,
+                                               wall)},
     }
     write_json(folder / PROVENANCE, provenance)
     return provenance
@@ -238,16 +235,9 @@ def load_frames(folder: Path, member: str = MEMBER) -> Frames:
     with np.load(folder / f"{MEMBER}.npz", allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     positions = arrays["positions"].astype(np.float64)
-    calc = AmberGBn2("Reference")
-    energy, forces = calc.evaluate_frames(positions, arrays["numbers"], np.zeros((3, 3)))
-    calc.close()  # no OpenMM context left for forked workers to inherit
-    k = len(arrays["check_energy"])
-    if not (np.allclose(energy[:k], arrays["check_energy"], rtol=0, atol=1e-6)
-            and np.allclose(forces[:k], arrays["check_forces"], rtol=0, atol=1e-5)):
-        raise ValueError(f"{folder / (MEMBER + '.npz')}: ff14SB + GBn2 labels recomputed with "
-                         f"OpenMM {openmm().__version__} differ from those stored at "
-                         "generation; fix: install the OpenMM version in its provenance, or "
-                         "regenerate")
+    energy, forces = recomputed_labels(folder / f"{MEMBER}.npz", arrays,
+                                       AmberGBn2("Reference"), np.zeros((3, 3)),
+                                       "ff14SB + GBn2")
     n = len(positions)
     interval = float(arrays["time_fs"][1] - arrays["time_fs"][0]) if n > 1 else None
     return Frames(positions=positions, numbers=arrays["numbers"], energy=energy, forces=forces,

@@ -100,3 +100,32 @@ def verify_dir(set_dir: Path, raise_on_error: bool = True) -> dict[str, str]:
         lines = "\n".join(f"  {k}: {v}" for k, v in sorted(bad.items()))
         raise VerifyError(f"generated set {set_dir} does not match its provenance:\n{lines}")
     return status
+
+
+def file_record(path: Path, positions: np.ndarray, numbers: np.ndarray,
+                temperatures, wall_s: float) -> dict[str, Any]:
+    """A single-member set's entry under ``files`` in its provenance."""
+    return {"sha256": sha256_of(path), "bytes": path.stat().st_size, "frames": len(positions),
+            "atoms": len(numbers), "mean_kinetic_temperature_K":
+                round(float(np.mean(temperatures)), 1), "wall_time_s": round(wall_s, 1)}
+
+
+def recomputed_labels(path: Path, arrays: Mapping[str, np.ndarray], calc, cell: np.ndarray,
+                      model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Energies and forces of every stored frame of ``arrays`` (read from ``path``) by
+    ``calc`` (an :class:`~mlffkit.calculators.OpenMMCalculator`, closed afterwards so that no
+    OpenMM context is left for forked workers to inherit), checked against the labels stored
+    at generation (``check_energy``/``check_forces``); ValueError naming ``model`` if they
+    differ (another OpenMM or force field)."""
+    from mlffkit.calculators.openmm_engine import openmm
+
+    positions = np.asarray(arrays["positions"], dtype=np.float64)
+    energy, forces = calc.evaluate_frames(positions, arrays["numbers"], cell)
+    calc.close()
+    k = len(arrays["check_energy"])
+    if not (np.allclose(energy[:k], arrays["check_energy"], rtol=0, atol=1e-6)
+            and np.allclose(forces[:k], arrays["check_forces"], rtol=0, atol=1e-5)):
+        raise ValueError(f"{path}: {model} labels recomputed with OpenMM "
+                         f"{openmm().__version__} differ from those stored at generation; "
+                         "fix: install the OpenMM version in its provenance, or regenerate")
+    return energy, forces

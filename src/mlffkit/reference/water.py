@@ -38,11 +38,11 @@ import numpy as np
 from mlffkit.calculators.openmm_engine import make_context, openmm
 from mlffkit.calculators.spcfw import SPCFw, box_for_density, spcfw_system, water_numbers
 from mlffkit.data.frames import Frames
-from mlffkit.files import sha256_of
 from mlffkit.provenance import code_state, machine, utc_now
 
 from .base import Overridable, SetSpec, register_set
-from .store import PARTIAL_SUFFIX, PROVENANCE, write_json, write_npz
+from .store import (PARTIAL_SUFFIX, PROVENANCE, file_record, recomputed_labels, write_json,
+                    write_npz)
 
 NAME = "openmm-water"
 MEMBER = "water"
@@ -171,11 +171,8 @@ def generate(config: WaterConfig, folder: Path, resume: bool = True,
                                               "labels": "recomputed on load (Reference "
                                                         "platform, float64), eV and eV/Å"},
         "wall_time_s": round(wall, 1),
-        "files": {f"{MEMBER}.npz": {"sha256": sha256_of(path), "bytes": path.stat().st_size,
-                                    "frames": len(positions), "atoms": len(numbers),
-                                    "mean_kinetic_temperature_K":
-                                        round(float(np.mean(temperatures)), 1),
-                                    "wall_time_s": round(wall, 1)}},
+        "files": {f"{MEMBER}.npz": file_record(path, positions, numbers, temperatures,
+                                               wall)},
     }
     write_json(folder / PROVENANCE, provenance)
     return provenance
@@ -192,15 +189,8 @@ def load_frames(folder: Path, member: str = MEMBER) -> Frames:
     positions = arrays["positions"].astype(np.float64)
     cell = arrays["cell"]
     settings = json.loads((folder / PROVENANCE).read_text())["settings"]
-    calc = SPCFw(cutoff_A=settings["cutoff_A"])
-    energy, forces = calc.evaluate_frames(positions, arrays["numbers"], cell)
-    calc.close()  # no OpenMM context left for forked workers to inherit
-    k = len(arrays["check_energy"])
-    if not (np.allclose(energy[:k], arrays["check_energy"], rtol=0, atol=1e-6)
-            and np.allclose(forces[:k], arrays["check_forces"], rtol=0, atol=1e-5)):
-        raise ValueError(f"{folder / (MEMBER + '.npz')}: SPC/Fw labels recomputed with OpenMM "
-                         f"{openmm().__version__} differ from those stored at generation; "
-                         "fix: install the OpenMM version in its provenance, or regenerate")
+    energy, forces = recomputed_labels(folder / f"{MEMBER}.npz", arrays,
+                                       SPCFw(cutoff_A=settings["cutoff_A"]), cell, "SPC/Fw")
     n = len(positions)
     interval = float(arrays["time_fs"][1] - arrays["time_fs"][0]) if n > 1 else None
     return Frames(positions=positions, numbers=arrays["numbers"], energy=energy, forces=forces,

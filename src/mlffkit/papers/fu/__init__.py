@@ -20,7 +20,8 @@
 from . import ala2, lips, md17, water  # noqa: F401  (register the experiments)
 from .protocol import (HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_molecule,
                        simulate_starts)
+from .md17 import learned
 from .transcription import paper_pivot, paper_rows
 
 __all__ = ["HR_EDGES", "PROTOCOLS", "SimulationProtocol", "hr_mae", "simulate_molecule",
-           "simulate_starts", "paper_pivot", "paper_rows"]
+           "simulate_starts", "learned", "paper_pivot", "paper_rows"]

@@ -17,6 +17,7 @@ frames are a trajectory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,10 @@ import torch
 from mlffkit.experiments.config import Config, param
 from mlffkit.experiments.registry import SEED, Param, names_from, positive
 from mlffkit.models import PRESETS
-from mlffkit.runtime import torch_threads
+from mlffkit.results import Result
+from mlffkit.runtime import process_map, torch_threads
 
-from .md17 import held_out_errors, positive_ints
+from .md17 import check_epochs, held_out_errors, positive_ints
 from .protocol import PROTOCOLS, simulate_starts, steps_per_second
 
 RDF_EDGES = np.linspace(1e-6, 6.0, 501)
@@ -172,6 +174,23 @@ def model_task(system: CondensedPhase, c: CondensedConfig, frames, ref: dict, si
                                                  wrap(frames.positions[starts[0]], cell),
                                                  protocol, c.speed_steps, cell=cell)
     return {"training": [training], "errors": [errors], "runs": runs, "rdf": rdf_rows}
+
+
+def compute(system: CondensedPhase, c: CondensedConfig, frames, **extra: list) -> Result:
+    """Every model at every training-set size on the labelled reference ``frames`` (their
+    RDFs computed once and handed to each task); ``extra`` tables are stored as given."""
+    check_epochs(c)
+    ref = system.rdfs(frames.positions, frames.numbers, frames.cell[0])
+    tasks = [(c, frames, ref, size, name, epochs) for size in c.sizes
+             for name, epochs in zip(c.models, c.epochs)]
+    done = process_map(partial(model_task, system), tasks, c.workers, c.progress)
+    tables = {"training": [], "errors": [], "runs": [], "rdf": [curves("reference", 0, ref)],
+              **extra}
+    for part in done:
+        for name, rows in part.items():
+            tables[name] += rows
+    return Result(tables={"rdf": pd.concat(tables.pop("rdf"), ignore_index=True),
+                          **{name: pd.DataFrame(rows) for name, rows in tables.items()}})
 
 
 def table(result, system: CondensedPhase, reference_d: float) -> pd.DataFrame:

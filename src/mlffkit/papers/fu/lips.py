@@ -1,5 +1,6 @@
-"""Fu et al. Table 6: LiPS (Li₆.₇₅P₃S₁₁, 83 atoms, periodic), models trained on its frames and
-simulated, scored by RDF stability, RDF error (all atoms together) and Li diffusivity.
+"""Fu et al. Table 6: LiPS (lithium phosphorus sulfide, 83 atoms, periodic), models trained on
+its frames and simulated, scored by RDF stability, RDF error (all atoms together) and Li
+diffusivity.
 
 Data: the mirrored EGraFFBench LiPS validation split (``egraff/lips/val``, 1,000 frames, not
 time-ordered), labelled "LiPS-1k": Fu trains on 19,000 frames of the full trajectory (1,000 for
@@ -23,17 +24,14 @@ short lags and long lags are different quantities in a solid electrolyte.
 
 from __future__ import annotations
 
-from functools import partial
-
 import pandas as pd
 
 from mlffkit import data
 from mlffkit.experiments.registry import Experiment, register
 from mlffkit.results import Result
-from mlffkit.runtime import process_map
 
 from . import condensed
-from .condensed import CondensedConfig, curves
+from .condensed import CondensedConfig
 from .md17 import check_epochs
 
 DATASET = "egraff/lips/val"
@@ -55,19 +53,9 @@ PROFILES = {
 
 
 def compute(c: CondensedConfig) -> Result:
-    """Every model at every training-set size; the frames and their RDFs go to each task."""
+    """Every model at every training-set size (:func:`condensed.compute`)."""
     check_epochs(c)
-    frames = data.load(DATASET)
-    ref = LIPS.rdfs(frames.positions, frames.numbers, frames.cell[0])
-    tasks = [(c, frames, ref, size, name, epochs) for size in c.sizes
-             for name, epochs in zip(c.models, c.epochs)]
-    done = process_map(partial(condensed.model_task, LIPS), tasks, c.workers, c.progress)
-    tables = {"training": [], "errors": [], "runs": [], "rdf": [curves("reference", 0, ref)]}
-    for part in done:
-        for name, rows in part.items():
-            tables[name] += rows
-    return Result(tables={"rdf": pd.concat(tables.pop("rdf"), ignore_index=True),
-                          **{name: pd.DataFrame(rows) for name, rows in tables.items()}})
+    return condensed.compute(LIPS, c, data.load(DATASET))
 
 
 def table6(result: Result) -> pd.DataFrame:

@@ -207,6 +207,16 @@ def held_out_errors(model, train: data.Frames, test: data.Frames) -> dict[str, f
             "mean_energy_baseline": 1e3 * float(np.abs(train.energy.mean() - test.energy).mean())}
 
 
+def learned(errors: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Rows of :func:`held_out_errors` (identified by ``keys``) and whether each model beats
+    both trivial predictors, zero forces and the training mean energy."""
+    out = errors[keys + ["force_mae", "zero_force_baseline", "energy_mae",
+                         "mean_energy_baseline"]].copy()
+    out["beats both"] = (out["force_mae"] < out["zero_force_baseline"]) & (
+        out["energy_mae"] < out["mean_energy_baseline"])
+    return out
+
+
 def nve_scan(model, numbers, starts: np.ndarray, reference: np.ndarray,
              c: FuMD17Config) -> list[dict]:
     """NVE (velocity Verlet) from every start at each time step of ``c.nve_dts`` for

@@ -21,17 +21,14 @@ against like; both differ from the long-time D that Fu quotes, 2.3 × 10⁻⁹ m
 
 from __future__ import annotations
 
-from functools import partial
-
 import pandas as pd
 
 from mlffkit import reference
 from mlffkit.experiments.registry import Experiment, register
 from mlffkit.results import Result
-from mlffkit.runtime import process_map
 
 from . import condensed
-from .condensed import RDF_EDGES, CondensedConfig, curves, diffusion_window, split  # noqa: F401
+from .condensed import RDF_EDGES, CondensedConfig, diffusion_window, split  # noqa: F401
 from .md17 import check_epochs
 
 SET = "openmm-water"
@@ -59,24 +56,15 @@ def oxygen_diffusivity(positions, numbers, interval_fs: float,
 
 
 def compute(c: CondensedConfig) -> Result:
-    """Every model at every training-set size; the reference frames (labels recomputed once)
-    and their RDFs go to each task."""
+    """Every model at every training-set size (:func:`condensed.compute`), and the reference
+    oxygen D from the ``openmm-water`` frames over the lags the runs use."""
     check_epochs(c)
     frames = reference.load_frames(SET, "water")
-    ref = WATER.rdfs(frames.positions, frames.numbers, frames.cell[0])
-    tasks = [(c, frames, ref, size, name, epochs) for size in c.sizes
-             for name, epochs in zip(c.models, c.epochs)]
-    done = process_map(partial(condensed.model_task, WATER), tasks, c.workers, c.progress)
     window = diffusion_window(c, WATER)
-    tables = {"training": [], "errors": [], "runs": [], "rdf": [curves("reference", 0, ref)],
-              "reference": [{"D_m2_s": oxygen_diffusivity(
-                  frames.positions, frames.numbers, frames.metadata["frame_interval_fs"],
-                  window), "window_fs": str(window)}]}
-    for part in done:
-        for name, rows in part.items():
-            tables[name] += rows
-    return Result(tables={"rdf": pd.concat(tables.pop("rdf"), ignore_index=True),
-                          **{name: pd.DataFrame(rows) for name, rows in tables.items()}})
+    d = oxygen_diffusivity(frames.positions, frames.numbers,
+                           frames.metadata["frame_interval_fs"], window)
+    return condensed.compute(WATER, c, frames,
+                             reference=[{"D_m2_s": d, "window_fs": str(window)}])
 
 
 def table4(result: Result) -> pd.DataFrame:
