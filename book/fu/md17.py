@@ -180,7 +180,7 @@ fig.tight_layout()
 plt.show()
 
 # %%
-correlations = md17.rank_correlations(pts)
+correlations = fu.rank_correlations(pts)
 correlations.round(2)
 
 # %% [markdown]

@@ -7,6 +7,7 @@ import pytest
 from ase.build import molecule
 
 from mlffkit import experiments
+from mlffkit.papers import fu
 from mlffkit.papers.fu import HR_EDGES, PROTOCOLS, hr_mae, md17, simulate_molecule
 from mlffkit.papers.fu.protocol import hr_of
 from mlffkit.testing import tiny_model
@@ -126,10 +127,43 @@ def test_rank_correlations_read_perfect_and_reversed_rankings():
                         "force_mae": [1, 2, 3, 4, 5] * 2,
                         "stability_ps": [10, 8, 6, 4, 2] + [2, 4, 6, 8, 10],
                         "hr_mae": [0.1, 0.2, 0.3, 0.4, 0.5] * 2})
-    t = md17.rank_correlations(pts, n_boot=200).set_index(["molecule", "metric"])
+    t = fu.rank_correlations(pts, n_boot=200).set_index(["molecule", "metric"])
     assert t.loc[("m", "stability"), "spearman"] == pytest.approx(1.0)
     assert t.loc[("n", "stability"), "spearman"] == pytest.approx(-1.0)
     assert t.loc[("all (ranks within molecule)", "stability"), "spearman"] == pytest.approx(0.0)
     assert t.loc[("m", "h(r)"), "spearman"] == pytest.approx(1.0)
     low, high = t.loc[("all (ranks within molecule)", "stability"), ["low", "high"]]
     assert low < 0 < high
+
+
+def test_system_points_pool_every_record_on_one_scale():
+    """Points from fu_md17 and fu_water records: stable fractions in [0, 1], one structural
+    metric per system, and correlations over ranks within systems."""
+    from mlffkit.results import Result
+
+    md = Result(tables={
+        "runs": pd.DataFrame({"molecule": "m", "model": list("abc"), "epoch": 5, "run": 0,
+                              "stable_ps": [10.0, 5.0, 2.5], "hr_mae": [0.1, 0.2, 0.3]}),
+        "errors": pd.DataFrame({"molecule": "m", "model": list("abc"), "epoch": 5,
+                                "final": True, "force_mae": [1.0, 2.0, 3.0],
+                                "zero_force_baseline": 100.0})})
+    md.record = {"params": {"md_ps": 10.0}}
+    wat = Result(tables={
+        "runs": pd.DataFrame({"model": list("xy"), "size": 100, "run": 0,
+                              "stable_ps": [5.0, 1.0], "stopped": [False, True],
+                              "rdf_mae_OO": [0.1, 0.5], "rdf_mae_HH": [0.1, 0.5],
+                              "rdf_mae_HO": [0.1, 0.5], "D_m2_s": [2e-9, np.nan]}),
+        "errors": pd.DataFrame({"model": list("xy"), "size": 100, "force_mae": [5.0, 9.0],
+                                "zero_force_baseline": 50.0, "steps_per_s": 1.0}),
+        "reference": pd.DataFrame({"D_m2_s": [2.2e-9]})})
+    wat.record = {"params": {"md_ps": 5.0}}
+    pts = fu.system_points({"fu_md17": md, "fu_water": wat})
+    assert set(pts["system"]) == {"MD17 m", "water (100 frames)"}
+    assert pts["stable_fraction"].between(0, 1).all()
+    assert pts.groupby("system")["structure_metric"].nunique().eq(1).all()
+    t = fu.rank_correlations(pts, group="system", metrics=fu.headline.SYSTEM_METRICS,
+                             n_boot=100).set_index(["system", "metric"])
+    assert t.loc[("MD17 m", "instability"), "spearman"] == pytest.approx(1.0)
+    assert t.loc[("all (ranks within system)", "structure"), "spearman"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no Fu et al. record"):
+        fu.system_points({})

@@ -13,6 +13,8 @@
   ``fu_lips``); water and LiPS share :mod:`~mlffkit.papers.fu.condensed`.
 - :mod:`~mlffkit.papers.fu.ala2`: Table 5, alanine dipeptide free-energy surfaces from
   well-tempered metadynamics (experiment ``fu_ala2``).
+- :mod:`~mlffkit.papers.fu.headline`: the headline comparison over all four records (force
+  error against instability and structural error, rank correlations with intervals).
 - :mod:`~mlffkit.papers.fu.transcription`: the paper's own numbers (``paper_rows``,
   ``paper_pivot``).
 """
@@ -20,8 +22,9 @@
 from . import ala2, lips, md17, water  # noqa: F401  (register the experiments)
 from .protocol import (HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_molecule,
                        simulate_starts)
+from .headline import rank_correlations, system_points
 from .md17 import learned
 from .transcription import paper_pivot, paper_rows
 
 __all__ = ["HR_EDGES", "PROTOCOLS", "SimulationProtocol", "hr_mae", "simulate_molecule",
-           "simulate_starts", "learned", "paper_pivot", "paper_rows"]
+           "simulate_starts", "learned", "rank_correlations", "system_points", "paper_pivot", "paper_rows"]

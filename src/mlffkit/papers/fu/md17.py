@@ -358,42 +358,6 @@ def points(result: Result) -> pd.DataFrame:
     return errors.merge(runs, on=["molecule", "model", "epoch"])
 
 
-def rank_correlations(pts: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Spearman's ρ of force MAE against instability (minus the mean stability) and against
-    h(r) MAE over ``pts`` (:func:`points`), within each molecule and pooled over molecules
-    (ranks taken within each molecule, then correlated), with a 95% percentile bootstrap
-    interval over points. ρ = +1: the force error ranks simulations perfectly."""
-    from scipy.stats import spearmanr
-
-    rng = np.random.default_rng(seed)
-    rows = []
-    groups = [(m, t) for m, t in pts.groupby("molecule", sort=False)]
-    if len(groups) > 1:
-        ranked = pts.copy()
-        for column in ("force_mae", "stability_ps", "hr_mae"):
-            ranked[column] = pts.groupby("molecule")[column].rank()
-        groups.append(("all (ranks within molecule)", ranked))
-    for name, t in groups:
-        for metric, other in (("stability", -t["stability_ps"]), ("h(r)", t["hr_mae"])):
-            x, y = t["force_mae"].to_numpy(), other.to_numpy()
-            keep = np.isfinite(x) & np.isfinite(y)
-            x, y = x[keep], y[keep]
-            rho = _spearman(spearmanr, x, y)
-            boot = [_spearman(spearmanr, x[i], y[i])
-                    for i in rng.integers(len(x), size=(n_boot, len(x)))] if len(x) > 2 else []
-            boot = np.array([b for b in boot if np.isfinite(b)])
-            low, high = (np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan))
-            rows.append({"molecule": name, "metric": metric, "points": len(x), "spearman": rho,
-                         "low": low, "high": high})
-    return pd.DataFrame(rows)
-
-
-def _spearman(spearmanr, x, y) -> float:
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return np.nan
-    return float(spearmanr(x, y).statistic)
-
-
 def datasets(c: FuMD17Config) -> dict[str, str]:
     out = {}
     for molecule in c.molecules:
