@@ -171,6 +171,18 @@ class Frames:
         return (f"Frames({self.n_frames} x {self.formula}, labels={labels}, "
                 f"extras={sorted(self.extras)}, source={self.source!r})")
 
+    def digest(self) -> str:
+        """sha256 of the atoms and labels (numbers, positions, cell, pbc, energy, forces): the
+        same for equal frames wherever they came from; what a trained model records of its
+        training set."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for value in (self.numbers, self.positions, self.cell, self.pbc, self.energy,
+                      self.forces):
+            h.update(b"-" if value is None else np.ascontiguousarray(value).tobytes())
+        return h.hexdigest()
+
     # -- the model container -------------------------------------------------------------
     def to_data_list(self, labels: bool = True) -> list:
         """One :class:`~mlffkit.data.atoms.AtomsData` (PyG ``Data``) per frame, float64,
