@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+# EGraFFBench's MACE/BOTNet need e3nn 0.4.4: a second environment (requirements-mace.txt)
+MACE_VENV  ?= .venv-mace
+MACE_STAMP  = $(MACE_VENV)/.installed
 
-.PHONY: env book chapters html smoke test reproduce publish check-html linkcheck clean
+.PHONY: env env-mace book chapters html smoke test reproduce publish check-html linkcheck clean
 
 env: $(STAMP)
 
@@ -15,11 +18,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all]'
 	touch $(STAMP)
 
+env-mace: $(MACE_STAMP)
+
+$(MACE_STAMP): requirements-mace.txt
+	test -x $(MACE_VENV)/bin/python || $(PYTHON) -m venv $(MACE_VENV)
+	$(MACE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MACE_VENV)/bin/python -m pip install --quiet -r requirements-mace.txt
+	touch $(MACE_STAMP)
+
 # Execute every chapter at its embedded default (profile=book; stored results are loaded,
 # missing ones computed and stored), then build the HTML with warnings as errors.
 book: chapters html
 
-chapters: env
+chapters: env env-mace
 	$(PY) -m mlffkit book execute
 
 html: env
@@ -27,7 +38,7 @@ html: env
 
 # Unit tests, every chapter at profile=smoke (tests/test_book.py), nbval over the committed
 # notebooks (which load the stored book results), then Sphinx's check of the internal links.
-test: env
+test: env env-mace
 	$(PY) -m pytest -q --nbval-lax tests book
 	$(MAKE) linkcheck
 

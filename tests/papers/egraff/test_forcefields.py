@@ -108,3 +108,4 @@ def test_smoke_train_predict_and_md(model, mirror, tmp_path):
     result = simulate(test.to_atoms()[1], calc, ensemble="langevin", dt_fs=0.5, steps=4,
                       T_K=500.0, friction_per_ps=5.0, progress=False)
     assert result.steps_completed == 4 and result.stop is None
+    getattr(calc, "close", lambda: None)()   # MACE's socket client stops with its server

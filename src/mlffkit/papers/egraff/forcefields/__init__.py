@@ -194,4 +194,4 @@ def calculator(trained, device: str = "cpu"):
     return forcefield.load_calculator(trained, device)
 
 
-from . import equiformer, nequip, torchmdnet  # noqa: E402,F401  (register the models)
+from . import equiformer, mace, nequip, torchmdnet  # noqa: E402,F401  (register the models)
