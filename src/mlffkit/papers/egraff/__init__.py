@@ -1,6 +1,8 @@
 """EGraFFBench: equivariant force fields judged by simulation (Wright's factor, JSD, EV/FV).
 
 - :mod:`.metrics`: the metrics chapter's experiment (cheap reference potentials).
+- :mod:`.forcefields`: the six force fields behind one interface (train, calculator).
+- :mod:`.benchmark`: the six trained on EGraFFBench's data sets, tested and simulated.
 """
 
-from mlffkit.papers.egraff import metrics  # noqa: F401  (registers its experiment)
+from mlffkit.papers.egraff import benchmark, metrics  # noqa: F401  (register experiments)

@@ -285,7 +285,50 @@ def compare_trajectories(positions, energy, forces, ref_positions, ref_energy, r
     return Comparison(ev_raw, ev_aligned, fv, rmsd, hr, hr_ref, scalars)
 
 
-# -- the experiment -------------------------------------------------------------------------
+def scoring(frames, segment: np.ndarray, bin_edges: np.ndarray, dt_fs: float,
+            bond_threshold_A: float) -> dict:
+    """What :func:`compare_trajectories` scores a run of ``frames``' molecule with: the h(r)
+    bins, the bonds of the segment's first frame and their mean lengths over the segment."""
+    from mlffkit.metrics import find_bonds
+    from mlffkit.metrics.stability import bond_lengths
+
+    reference = frames.positions[segment]
+    bonds = find_bonds(reference[0], species=frames.numbers)
+    return dict(bin_edges=bin_edges, bonds=bonds,
+                reference_lengths=bond_lengths(reference, bonds).mean(axis=0), dt_fs=dt_fs,
+                bond_threshold_A=bond_threshold_A)
+
+
+def forward_runs(frames, starts, velocities: dict, calculator, *, steps: int, T_K: float,
+                 tdamp_fs: float | None, energy_offset: float, scoring: dict,
+                 after_run=None) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """A forward run of ``calculator`` from each reference frame in ``starts`` (with
+    ``velocities[start]``), scored against the reference frames at the same times
+    (:func:`compare_trajectories` with ``scoring``: bin_edges, bonds, reference_lengths,
+    dt_fs, bond_threshold_A). Returns one row per run and the runs' series ``(runs, steps +
+    1)``, NaN after a run stopped; ``after_run(start)`` is called after each run."""
+    dt = scoring["dt_fs"]
+    rows, series = [], {}
+    for s in starts:
+        run = run_forward(molecule_atoms(frames, s), velocities[s], calculator, steps=steps,
+                          dt_fs=dt, T_K=T_K, tdamp_fs=tdamp_fs)
+        window = slice(s, s + steps + 1)
+        cmp = compare_trajectories(run.positions, run.energy, run.forces,
+                                   frames.positions[window], frames.energy[window],
+                                   frames.forces[window], energy_offset=energy_offset,
+                                   **scoring)
+        rows.append({"start_frame": int(s), "partner_frame": -1,
+                     "steps_completed": run.steps_completed, "stop": run.stop or "",
+                     **cmp.scalars, "T_mean_K": float(np.mean(run.temperature)),
+                     "steps_per_s": run.steps_per_s, "wall_s": run.wall_s,
+                     "energy_offset_eV": energy_offset})
+        _collect(series, cmp, steps + 1, energy=run.energy + energy_offset,
+                 energy_reference=frames.energy[window], temperature=run.temperature)
+        if after_run is not None:
+            after_run(s)
+    return rows, {name: np.array(values) for name, values in series.items()}
+
+
 def _padded(series: np.ndarray, length: int) -> np.ndarray:
     out = np.full(length, np.nan)
     out[:len(series)] = series
@@ -302,15 +345,15 @@ def _collect(series: dict, cmp: Comparison, length: int, **more: np.ndarray) -> 
     series.setdefault("hr_ref", []).append(cmp.hr_reference)
 
 
+# -- the experiment -------------------------------------------------------------------------
 def compute(params: dict) -> Result:
     """Every (molecule, potential, start) forward run and every shifted-reference pair."""
     from threadpoolctl import threadpool_limits
 
     from mlffkit import data
-    from mlffkit.metrics import (energy_violation, find_bonds, force_violation, geometric_mean,
+    from mlffkit.metrics import (energy_violation, force_violation, geometric_mean,
                                  interatomic_distance_distribution, kinetic_temperature,
                                  uniform_bin_edges)
-    from mlffkit.metrics.stability import bond_lengths
 
     unknown = sorted(set(params["potentials"]) - set(POTENTIALS))
     if unknown:
@@ -329,8 +372,8 @@ def compute(params: dict) -> Result:
             seg = reference_segment(frames)
             starts = start_frames(seg, params["n_starts"], steps, shift)
             ref_all = frames.positions[seg]
-            bonds = find_bonds(ref_all[0], species=frames.numbers)
-            ref_lengths = bond_lengths(ref_all, bonds).mean(axis=0)
+            common = scoring(frames, seg, edges, dt, params["bond_threshold_A"])
+            bonds = common["bonds"]
             hr_full = interatomic_distance_distribution(ref_all, edges)
             arrays[f"{molecule}.hr_reference_all"] = hr_full
             lags, fv_lag, ev_lag = reference_lag_scores(frames, seg, params["lag_stride"])
@@ -362,8 +405,6 @@ def compute(params: dict) -> Result:
                                                      removed_dof=TEMPERATURE_DOF),
                     "velocity_methods_rel_diff": float(np.linalg.norm(v - other)
                                                        / np.linalg.norm(v))})
-            common = dict(bin_edges=edges, bonds=bonds, reference_lengths=ref_lengths, dt_fs=dt,
-                          bond_threshold_A=params["bond_threshold_A"])
             for potential in params["potentials"]:
                 calc = make_calculator(potential, molecule_atoms(frames, int(seg[0])))
                 static_idx = seg[::params["offset_stride"]]
@@ -380,29 +421,17 @@ def compute(params: dict) -> Result:
                     "ev_aligned_static_gm": geometric_mean(energy_violation(e_pot + offset,
                                                                             e_ref)),
                     "seconds_per_call": sec})
-                series: dict[str, list] = {}
-                for s in starts:
-                    run = run_forward(molecule_atoms(frames, s), velocities[s], calc, steps=steps,
-                                      dt_fs=dt, T_K=params["T_K"], tdamp_fs=params["tdamp_fs"])
-                    window = slice(s, s + steps + 1)
-                    cmp = compare_trajectories(run.positions, run.energy, run.forces,
-                                               frames.positions[window], frames.energy[window],
-                                               frames.forces[window], energy_offset=offset,
-                                               **common)
-                    rows.append({"molecule": molecule, "potential": potential,
-                                 "start_frame": int(s), "partner_frame": -1,
-                                 "steps_completed": run.steps_completed,
-                                 "stop": run.stop or "", **cmp.scalars,
-                                 "T_mean_K": float(np.mean(run.temperature)),
-                                 "steps_per_s": run.steps_per_s, "wall_s": run.wall_s,
-                                 "energy_offset_eV": offset})
-                    _collect(series, cmp, steps + 1, energy=run.energy + offset,
-                             energy_reference=frames.energy[window],
-                             temperature=run.temperature)
+                def advance(s, molecule=molecule, potential=potential):
                     bar.update(1)
                     bar.set_postfix(molecule=molecule, potential=potential, start=int(s))
+
+                runs, series = forward_runs(frames, starts, velocities, calc, steps=steps,
+                                            T_K=params["T_K"], tdamp_fs=params["tdamp_fs"],
+                                            energy_offset=offset, scoring=common,
+                                            after_run=advance)
+                rows += [{"molecule": molecule, "potential": potential, **r} for r in runs]
                 for name, values in series.items():
-                    arrays[f"{molecule}.{potential}.{name}"] = np.array(values)
+                    arrays[f"{molecule}.{potential}.{name}"] = values
             if shift:
                 series = {}
                 for s in starts:

@@ -50,11 +50,15 @@ class Equiformer(ForceField):
     profiles = {"paper": PAPER, "book": BOOK, "smoke": SMOKE}
 
     def fit(self, train, val, s: EquiformerSettings, directory: Path, log) -> Path:
+        import torch
+
         from mlffkit.models import build_model, save_checkpoint
         from mlffkit.training import fit_potential
         from mlffkit.training.losses import LossWeights
 
-        model = build_model(s.preset)
+        with torch.random.fork_rng():   # the weights from the seed, the caller's RNG untouched
+            torch.manual_seed(s.seed)
+            model = build_model(s.preset)
         with contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
             fit = fit_potential(model, train.to_data_list(), val.to_data_list(),
                                 epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, seed=s.seed,

@@ -1,0 +1,53 @@
+"""The EGraFFBench benchmark experiment: one model on one system, and the sweep over them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlffkit.experiments import registry
+from mlffkit.papers.egraff import benchmark
+
+
+def test_units_cover_every_model_and_system_once():
+    config = registry.resolve("egraff_models", "book")
+    units = config.units()
+    assert len(units) == len(benchmark.MODELS) * len(benchmark.SYSTEMS)
+    assert len({(u.model, u.system) for u in units}) == len(units)
+    assert {u.training for u in units} == {"book"}
+
+
+def test_bad_run_parameters_give_one_line():
+    with pytest.raises(ValueError, match="model"):
+        registry.resolve("egraff_model", "smoke", model="schnet")
+    with pytest.raises(ValueError, match="n_test"):
+        registry.resolve("egraff_model", "smoke", n_test=0)
+
+
+def test_more_frames_than_the_split_holds_is_an_error(mirror):
+    config = registry.resolve("egraff_model", "smoke", n_val=51)
+    with pytest.raises(ValueError, match="n_val=51 exceeds the 50 frames"):
+        benchmark.run_model(config)
+
+
+def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_path,
+                                                monkeypatch):
+    monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))
+    result = registry.run("egraff_models", "smoke")
+    errors, runs = result.tables["errors"], result.tables["runs"]
+    assert list(errors["model"]) == ["equiformer"] and len(runs) == 2
+    row = errors.iloc[0]
+    # the zero-force baseline is the mean |F| of the same test frames
+    from mlffkit import data
+
+    test = data.load("egraff/md17/ethanol/test")
+    assert row["zero_force_baseline_meV_A"] == pytest.approx(
+        1e3 * np.abs(test.forces[:8]).mean())
+    assert runs["steps_completed"].eq(10).all()
+    assert result.arrays["md17/ethanol.equiformer.fv"].shape == (2, 11)
+    table = benchmark.table1(errors)
+    assert table.loc["md17/ethanol", ("force_mae_meV_A", "Equiformer")] == row["force_mae_meV_A"]
+    assert "beats both" in benchmark.learned(errors)
+    # the same seed gives the same model and numbers (timings aside)
+    again = registry.run("egraff_models", "smoke").tables["errors"]
+    timings = ["train_s", "seconds_per_call", "md_steps_per_s"]
+    pd.testing.assert_frame_equal(again.drop(columns=timings), errors.drop(columns=timings))
