@@ -9,11 +9,13 @@ from mlffkit.papers.egraff import benchmark
 
 
 def test_units_cover_every_model_and_system_once():
-    config = registry.resolve("egraff_models", "book")
+    config = registry.resolve("egraff_models", "paper")
     units = config.units()
     assert len(units) == len(benchmark.MODELS) * len(benchmark.SYSTEMS)
     assert len({(u.model, u.system) for u in units}) == len(units)
-    assert {u.training for u in units} == {"book"}
+    assert {u.training for u in units} == {"paper"}
+    book = registry.resolve("egraff_models", "book")
+    assert {u.training for u in book.units()} == {"book"}
 
 
 def test_bad_run_parameters_give_one_line():
@@ -44,6 +46,9 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
         1e3 * np.abs(test.forces[:8]).mean())
     assert runs["steps_completed"].eq(10).all()
     assert result.arrays["md17/ethanol.equiformer.fv"].shape == (2, 11)
+    force_error = result.arrays["md17/ethanol.equiformer.force_abs_error"]
+    assert force_error.shape == (8,)
+    assert 1e3 * force_error.mean() == pytest.approx(row["force_mae_meV_A"])
     table = benchmark.table1(errors)
     assert table.loc["md17/ethanol", ("force_mae_meV_A", "Equiformer")] == row["force_mae_meV_A"]
     assert "beats both" in benchmark.learned(errors)
