@@ -44,8 +44,8 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
     test = data.load("egraff/md17/ethanol/test")
     assert row["zero_force_baseline_meV_A"] == pytest.approx(
         1e3 * np.abs(test.forces[:8]).mean())
-    assert runs["steps_completed"].eq(10).all()
-    assert result.arrays["md17/ethanol.equiformer.fv"].shape == (2, 11)
+    assert runs["steps_completed"].eq(20).all()
+    assert result.arrays["md17/ethanol.equiformer.fv"].shape == (2, 21)
     force_error = result.arrays["md17/ethanol.equiformer.force_abs_error"]
     assert force_error.shape == (8,)
     assert 1e3 * force_error.mean() == pytest.approx(row["force_mae_meV_A"])

@@ -64,11 +64,15 @@ class ModelRunConfig(Config):
 RUN_BOOK = ModelRunConfig(model="nequip", system="md17/aspirin", training="book", n_train=950,
                           n_val=50, n_test=1000, n_starts=metrics.BOOK.n_starts,
                           steps=metrics.BOOK.steps, seed=0, threads=1)
+#: the forward runs of each profile are the metrics chapter's (same starts and steps), so
+#: that its time-shifted reference pairs with them
+_MD = {p: dict(n_starts=c.n_starts, steps=c.steps)
+       for p, c in metrics.EGRAFF_METRICS.profiles.items()}
 RUN_PROFILES = {
     "smoke": RUN_BOOK.replace(model="equiformer", system="md17/ethanol", training="smoke",
-                              n_train=12, n_val=4, n_test=8, n_starts=2, steps=10),
+                              n_train=12, n_val=4, n_test=8, **_MD["smoke"]),
     "book": RUN_BOOK,
-    "paper": RUN_BOOK.replace(training="paper"),
+    "paper": RUN_BOOK.replace(training="paper", **_MD["paper"]),
 }
 
 
@@ -229,4 +233,59 @@ def learned(errors: pd.DataFrame) -> pd.DataFrame:
                   "force_mae_meV_A", "zero_force_baseline_meV_A"]].copy()
     out["beats both"] = ((out["energy_mae_meV"] < out["mean_energy_baseline_meV"])
                          & (out["force_mae_meV_A"] < out["zero_force_baseline_meV_A"]))
+    return out
+
+
+def paper_table1(paper: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 1 rows (``paper_tables.csv``) as model, system, energy and force
+    MAE columns."""
+    t = paper[paper["table"] == "Table 1"].pivot_table(index=["molecule", "model"],
+                                                     columns="metric", values="value")
+    t = t.reset_index().rename(columns={"energy_mae": "energy_mae_meV",
+                                        "force_mae": "force_mae_meV_A"})
+    t["system"] = "md17/" + t.pop("molecule")
+    return t
+
+
+def rank_agreement(errors: pd.DataFrame, arrays: dict, paper: pd.DataFrame, *,
+                   n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per system and target (energy, force): Spearman's ρ between our models' test MAEs and
+    the paper's Table 1 values for the same models (ρ = 1: the same order), with a 95%
+    percentile interval from resampling our test frames (it holds the test sample's noise,
+    not that of training: one seed per model). NaN with fewer than three models."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    theirs_all = paper_table1(paper)
+    rows = []
+    for system, ours in errors.groupby("system", sort=False):
+        theirs = theirs_all[theirs_all["system"] == system].set_index("model")
+        models = [m for m in ours["model"] if LABELS[m] in theirs.index]
+        for target, key, column in (("energy", "energy_error", "energy_mae_meV"),
+                                    ("force", "force_abs_error", "force_mae_meV_A")):
+            rho = low = high = np.nan
+            if len(models) >= 3:   # a rank correlation of fewer models says nothing
+                per_frame = np.abs(np.array([arrays[f"{system}.{m}.{key}"] for m in models]))
+                paper_values = theirs.loc[[LABELS[m] for m in models], column].to_numpy()
+                rho = float(spearmanr(per_frame.mean(axis=1), paper_values).statistic)
+                n = per_frame.shape[1]
+                boot = [spearmanr(per_frame[:, i].mean(axis=1), paper_values).statistic
+                        for i in rng.integers(n, size=(n_boot, n))]
+                low, high = np.nanpercentile(boot, [2.5, 97.5])
+            rows.append({"system": system, "target": target, "models": len(models),
+                         "spearman": rho, "low": float(low), "high": float(high)})
+    return pd.DataFrame(rows)
+
+
+def timing(errors: pd.DataFrame, profile: str = "book", steps: int = 1000) -> pd.DataFrame:
+    """Table 4's layout on this CPU: training minutes per epoch (wall time of the model's own
+    trainer, validation included, over the profile's epochs) and minutes for ``steps`` MD
+    steps (from the forward runs' steps/s), per system and model."""
+    from . import forcefields
+
+    out = errors[["system", "model", "train_s", "md_steps_per_s"]].copy()
+    epochs = out["model"].map(lambda m: forcefields.FORCEFIELDS[m]().settings(profile).epochs)
+    out["epochs"] = epochs
+    out["train_min_per_epoch"] = out["train_s"] / epochs / 60
+    out[f"md_min_per_{steps}_steps"] = steps / out["md_steps_per_s"] / 60
     return out
