@@ -56,3 +56,31 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
     again = registry.run("egraff_models", "smoke").tables["errors"]
     timings = ["train_s", "seconds_per_call", "md_steps_per_s"]
     pd.testing.assert_frame_equal(again.drop(columns=timings), errors.drop(columns=timings))
+
+
+def test_xtb_system_scores_runs_against_the_engine_on_their_own_frames(mirror):
+    from mlffkit import reference
+
+    config = registry.resolve("egraff_model", "smoke", system="xtb-md17/ethanol", steps=8)
+    train, val, test = benchmark._split(config)
+    traj = reference.load_frames("xtb-md17", "ethanol")
+    assert len(test) == 1000 and test.time.min() == benchmark.XTB_TEST_FROM
+    assert train.time.max() < benchmark.XTB_TEST_FROM and val.time.max() < benchmark.XTB_TEST_FROM
+    assert not set(train.time) & set(val.time)
+    np.testing.assert_array_equal(test.positions, traj.positions[traj.time >= 4000])
+    result = benchmark.run_model(config)
+    runs = result.tables["runs"]
+    assert runs["n_relabelled"].eq(8 // benchmark.RELABEL_STRIDE + 1).all()
+    assert (runs["fv_self_gm"] > 0).all() and (runs["force_mae_self_meV_A"] > 0).all()
+    assert result.arrays["fv_self"].shape == (2, 8 // benchmark.RELABEL_STRIDE + 1)
+    # frame 0 of each run is the reference frame itself, whose labels are GFN2-xTB's
+    frame0 = result.arrays["fv_self"][:, 0]
+    starts = result.arrays["start_frames"]
+    from mlffkit.metrics import force_violation
+    from mlffkit.papers.egraff import metrics as em
+
+    calc = benchmark.reference_engine("xtb-md17/ethanol")
+    _, forces, _ = em.evaluate(calc, test.numbers, test.positions[starts])
+    np.testing.assert_allclose(forces, test.forces[starts], atol=1e-5)  # SCF tolerance
+    assert np.all(np.isfinite(frame0))
+    assert force_violation(test.forces[starts], forces).max() < 1e-5

@@ -18,8 +18,13 @@ sweep ``egraff_models`` that gathers them. A run:
    steps, thermostat and bins, so the models sit beside MMFF94, GFN2-xTB and the time-shifted
    reference of that chapter.
 
-MD17 only for now (the four molecules of Table 1: their test files are MD17 frames 0-999, a
-trajectory at 0.5 fs, 500 K). 3BPA, acetylacetone, LiPS, LiPS20 and GeTe are not wired yet.
+Systems: EGraFFBench's MD17 splits of the four molecules of Table 1 (their test files are MD17
+frames 0-999, a trajectory at 0.5 fs, 500 K), and the same layout on our GFN2-xTB trajectories
+(``xtb-md17/<molecule>``). There the reference engine is at hand, so each forward run is also
+scored against GFN2-xTB's labels of its own frames (:func:`.metrics.self_consistency`):
+FV against the reference at the same *time* mostly measures chaos (the metrics chapter's
+floor), FV against the engine at the same *configuration* measures the model. 3BPA,
+acetylacetone, LiPS, LiPS20 and GeTe are not wired yet.
 """
 
 from __future__ import annotations
@@ -38,7 +43,17 @@ from mlffkit.results import Result
 
 from . import metrics
 
-SYSTEMS = tuple(f"md17/{m}" for m in metrics.MOLECULES)
+#: EGraFFBench's MD17 splits (DFT), and the same layout on our GFN2-xTB trajectories
+#: (``xtb-md17``), where the reference engine can label the models' own trajectories
+DFT_SYSTEMS = tuple(f"md17/{m}" for m in metrics.MOLECULES)
+XTB_SYSTEMS = tuple(f"xtb-md17/{m}" for m in metrics.MOLECULES)
+SYSTEMS = DFT_SYSTEMS + XTB_SYSTEMS
+#: xtb-md17: training and validation frames drawn from its first 4000 steps (2 ps), the test
+#: trajectory its last 1000 (0.5 ps), as EGraFFBench's MD17 test file is MD17 frames 0-999
+XTB_TEST_FROM = 4000
+XTB_NAME = {"salicylic_acid": "salicylic"}
+#: every k-th frame of a forward run is labelled by the reference engine (xtb systems)
+RELABEL_STRIDE = 4
 #: the paper's column order (Table 1)
 MODELS = ("nequip", "allegro", "botnet", "mace", "equiformer", "torchmdnet")
 LABELS = {"nequip": "NequIP", "allegro": "Allegro", "botnet": "BOTNet", "mace": "MACE",
@@ -76,17 +91,45 @@ RUN_PROFILES = {
 }
 
 
+def _xtb_trajectory(system: str):
+    from mlffkit import reference
+
+    molecule = system.split("/", 1)[1]
+    return reference.load_frames("xtb-md17", XTB_NAME.get(molecule, molecule))
+
+
 def _split(c: ModelRunConfig):
+    """Training, validation and test frames of ``c.system`` (see :data:`XTB_TEST_FROM`)."""
     from mlffkit import data
 
-    split = data.egraff_split(c.system)
-    train, val, test = split["train"], split["val"], split["test"]
-    for name, frames, n in (("n_train", train, c.n_train), ("n_val", val, c.n_val),
-                            ("n_test", test, c.n_test)):
-        if n > len(frames):
-            raise ValueError(f"{name}={n} exceeds the {len(frames)} frames of "
-                             f"{frames.source or c.system}")
-    return train[:c.n_train], val[:c.n_val], test
+    if c.system in XTB_SYSTEMS:
+        traj = _xtb_trajectory(c.system)
+        pool = np.flatnonzero(traj.time < XTB_TEST_FROM)
+        order = np.random.default_rng(0).permutation(pool)
+        if c.n_train + c.n_val > len(pool):
+            raise ValueError(f"n_train + n_val = {c.n_train + c.n_val} exceeds the {len(pool)} "
+                             f"training-pool frames of {c.system}")
+        test = traj[np.flatnonzero(traj.time >= XTB_TEST_FROM)]
+        train = traj[np.sort(order[:c.n_train])]
+        val = traj[np.sort(order[c.n_train:c.n_train + c.n_val])]
+        splits = {"train": train, "val": val, "test": test}
+    else:
+        splits = data.egraff_split(c.system)
+    for name, split, n in (("n_train", "train", c.n_train), ("n_val", "val", c.n_val),
+                           ("n_test", "test", c.n_test)):
+        if n > len(splits[split]):
+            raise ValueError(f"{name}={n} exceeds the {len(splits[split])} frames of "
+                             f"{splits[split].source or c.system}")
+    return splits["train"][:c.n_train], splits["val"][:c.n_val], splits["test"]
+
+
+def reference_engine(system: str):
+    """The engine that made ``system``'s labels, when we have it (GFN2-xTB), else None."""
+    if system in XTB_SYSTEMS:
+        from mlffkit.calculators import GFN2xTB
+
+        return GFN2xTB()
+    return None
 
 
 def run_model(c: ModelRunConfig) -> Result:
@@ -117,7 +160,8 @@ def run_model(c: ModelRunConfig) -> Result:
             runs, series = metrics.forward_runs(
                 test, starts, velocities, calc, steps=c.steps, T_K=m.T_K,
                 tdamp_fs=m.tdamp_fs, energy_offset=0.0,
-                scoring=metrics.scoring(test, seg, edges, m.dt_fs, m.bond_threshold_A))
+                scoring=metrics.scoring(test, seg, edges, m.dt_fs, m.bond_threshold_A),
+                relabel=reference_engine(c.system), relabel_stride=RELABEL_STRIDE)
         finally:
             getattr(calc, "close", lambda: None)()
         settings = pd.DataFrame([{"setting": k, "value": repr(v)}
@@ -146,10 +190,14 @@ def run_model(c: ModelRunConfig) -> Result:
 
 
 def _datasets(systems) -> dict[str, str]:
-    from mlffkit import data
+    from mlffkit import data, reference
 
     out: dict[str, str] = {}
     for system in systems:
+        if system in XTB_SYSTEMS:
+            molecule = system.split("/", 1)[1]
+            out.update(reference.checksums("xtb-md17", [XTB_NAME.get(molecule, molecule)]))
+            continue
         for split in ("train", "val", "test"):
             out.update(data.checksums(f"egraff/{system}/{split}"))
     return out

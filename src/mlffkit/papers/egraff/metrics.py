@@ -301,12 +301,18 @@ def scoring(frames, segment: np.ndarray, bin_edges: np.ndarray, dt_fs: float,
 
 def forward_runs(frames, starts, velocities: dict, calculator, *, steps: int, T_K: float,
                  tdamp_fs: float | None, energy_offset: float, scoring: dict,
+                 relabel=None, relabel_stride: int = 1,
                  after_run=None) -> tuple[list[dict], dict[str, np.ndarray]]:
     """A forward run of ``calculator`` from each reference frame in ``starts`` (with
     ``velocities[start]``), scored against the reference frames at the same times
     (:func:`compare_trajectories` with ``scoring``: bin_edges, bonds, reference_lengths,
     dt_fs, bond_threshold_A). Returns one row per run and the runs' series ``(runs, steps +
-    1)``, NaN after a run stopped; ``after_run(start)`` is called after each run."""
+    1)``, NaN after a run stopped; ``after_run(start)`` is called after each run.
+
+    ``relabel``: the reference engine (an ASE calculator), when there is one. Every
+    ``relabel_stride``-th frame of the run's *own* trajectory is labelled by it, and the run
+    is also scored against those labels (:func:`self_consistency`): the well-posed question
+    "does the model give the reference's forces where it goes?", which chaos cannot blur."""
     dt = scoring["dt_fs"]
     rows, series = [], {}
     for s in starts:
@@ -317,16 +323,43 @@ def forward_runs(frames, starts, velocities: dict, calculator, *, steps: int, T_
                                    frames.positions[window], frames.energy[window],
                                    frames.forces[window], energy_offset=energy_offset,
                                    **scoring)
+        more, extra = {}, {}
+        if relabel is not None:
+            more, fv_self = self_consistency(run, frames.numbers, relabel, relabel_stride,
+                                             energy_offset)
+            extra["fv_self"] = fv_self
         rows.append({"start_frame": int(s), "partner_frame": -1,
                      "steps_completed": run.steps_completed, "stop": run.stop or "",
-                     **cmp.scalars, "T_mean_K": float(np.mean(run.temperature)),
+                     **cmp.scalars, **more, "T_mean_K": float(np.mean(run.temperature)),
                      "steps_per_s": run.steps_per_s, "wall_s": run.wall_s,
                      "energy_offset_eV": energy_offset})
         _collect(series, cmp, steps + 1, energy=run.energy + energy_offset,
                  energy_reference=frames.energy[window], temperature=run.temperature)
+        for name, values in extra.items():
+            series.setdefault(name, []).append(
+                _padded(values, steps // relabel_stride + 1))
         if after_run is not None:
             after_run(s)
     return rows, {name: np.array(values) for name, values in series.items()}
+
+
+def self_consistency(run: ForwardRun, numbers, engine, stride: int = 1,
+                     energy_offset: float = 0.0) -> tuple[dict, np.ndarray]:
+    """A run scored against the reference ``engine``'s labels of its own frames (every
+    ``stride``-th): FV and EV per frame (geometric means ``fv_self_gm``, ``ev_self_gm``),
+    the force and energy MAE there (``force_mae_self_meV_A``, ``energy_mae_self_meV``), and
+    the FV series."""
+    from mlffkit.metrics import energy_violation, force_violation, geometric_mean
+
+    index = np.arange(0, len(run.positions), stride)
+    energy, forces, _ = evaluate(engine, numbers, run.positions[index])
+    model_energy = run.energy[index] + energy_offset
+    fv = force_violation(run.forces[index], forces)
+    ev = energy_violation(model_energy, energy)
+    return {"fv_self_gm": geometric_mean(fv), "ev_self_gm": geometric_mean(ev),
+            "force_mae_self_meV_A": 1e3 * float(np.mean(np.abs(run.forces[index] - forces))),
+            "energy_mae_self_meV": 1e3 * float(np.mean(np.abs(model_energy - energy))),
+            "n_relabelled": len(index)}, fv
 
 
 def _padded(series: np.ndarray, length: int) -> np.ndarray:
