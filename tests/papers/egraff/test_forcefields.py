@@ -109,3 +109,13 @@ def test_smoke_train_predict_and_md(model, mirror, tmp_path):
                       T_K=500.0, friction_per_ps=5.0, progress=False)
     assert result.steps_completed == 4 and result.stop is None
     getattr(calc, "close", lambda: None)()   # MACE's socket client stops with its server
+
+
+def test_paper_settings_follow_the_data_set():
+    mace = ff.FORCEFIELDS["mace"]()
+    assert mace.settings("paper", "gete").cutoff == 8.0
+    assert mace.settings("paper", "md17/aspirin").cutoff == 5.0
+    assert mace.settings("paper", "lips").epochs == 500
+    assert mace.settings("book", "gete").cutoff == 5.0        # only the paper profile
+    assert ff.FORCEFIELDS["botnet"]().settings("paper", "lips").epochs == 1000
+    assert mace.settings("paper", "gete", cutoff=6.0).cutoff == 6.0   # overrides last

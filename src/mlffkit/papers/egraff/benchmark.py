@@ -147,7 +147,7 @@ def run_model(c: ModelRunConfig) -> Result:
     with torch_threads(c.threads), threadpool_limits(c.threads), \
             tempfile.TemporaryDirectory(prefix="egraff_model_") as tmp:
         trained = forcefields.train(c.model, train, val, Path(tmp) / c.model,
-                                    profile=c.training, seed=c.seed)
+                                    profile=c.training, system=c.system, seed=c.seed)
         calc = forcefields.calculator(trained)
         try:
             energy, forces, seconds = metrics.evaluate(calc, test.numbers,

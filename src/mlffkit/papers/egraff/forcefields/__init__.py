@@ -86,6 +86,9 @@ class ForceField:
     install: str = "pip install 'mlffkit[egraff]'"
     #: profile name -> settings (a Config)
     profiles: dict[str, Config] = {}
+    #: the paper's per-data-set departures from its ``paper`` settings, by data-set family
+    #: (``"gete"``, ``"lips"``, ...: the part of an EGraFFBench system name before any "/")
+    paper_by_system: dict[str, dict] = {}
 
     def available(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
@@ -95,11 +98,17 @@ class ForceField:
             raise MissingPackageError(f"{self.label} needs the {self.module!r} package: "
                                       f"{self.install}")
 
-    def settings(self, profile: str = "book", **overrides: Any) -> Config:
+    def settings(self, profile: str = "book", system: str | None = None,
+                 **overrides: Any) -> Config:
+        """The ``profile``'s settings (for ``paper``: as the paper set them for ``system``),
+        with ``overrides``, checked."""
         if profile not in self.profiles:
             raise ValueError(f"unknown profile {profile!r} for {self.name}; valid: "
                              f"{', '.join(self.profiles)}")
-        settings = self.profiles[profile].replace(**overrides)
+        settings = self.profiles[profile]
+        if profile == "paper" and system is not None:
+            settings = settings.replace(**self.paper_by_system.get(system.split("/")[0], {}))
+        settings = settings.replace(**overrides)
         for name, spec in settings.specs().items():
             problem = spec.problem(getattr(settings, name)) if spec is not None else None
             if problem:
@@ -144,13 +153,14 @@ def elements(frames) -> tuple[str, ...]:
 
 
 def train(model: str, train_frames, val_frames, directory, profile: str = "book",
-          **overrides: Any) -> TrainedModel:
+          system: str | None = None, **overrides: Any) -> TrainedModel:
     """Train ``model`` (a :data:`FORCEFIELDS` name) on ``train_frames``, validating on
     ``val_frames`` (both :class:`~mlffkit.data.Frames` with energy and forces, eV and Å), in
-    the new or empty folder ``directory``. Returns the :class:`TrainedModel`."""
+    the new or empty folder ``directory``; ``system`` (an EGraFFBench name such as
+    ``"gete"``) selects the paper's per-data-set settings. Returns the :class:`TrainedModel`."""
     forcefield = FORCEFIELDS[model]()
     forcefield.require()
-    settings = forcefield.settings(profile, **overrides)
+    settings = forcefield.settings(profile, system, **overrides)
     for name, frames in (("training", train_frames), ("validation", val_frames)):
         if len(frames) == 0 or frames.energy is None or frames.forces is None:
             raise ValueError(f"{model}: the {name} frames need energy and force labels")

@@ -137,6 +137,8 @@ class _MACEFamily(ForceField):
 class MACE(_MACEFamily):
     name, label = "mace", "MACE"
     profiles = {"paper": MACE_PAPER, "book": MACE_BOOK, "smoke": _smoke(MACE_BOOK)}
+    # MDBENCHGNN's GeTe script: r_max 8; LiPS: 500 epochs (SWA from 3/4)
+    paper_by_system = {"gete": dict(cutoff=8.0), "lips": dict(epochs=500, swa_from=375)}
 
 
 @FORCEFIELDS.register("botnet")
@@ -144,6 +146,8 @@ class BOTNet(_MACEFamily):
     name, label = "botnet", "BOTNet"
     profiles = {"paper": BOTNET_PAPER, "book": BOTNET_BOOK,
                 "smoke": _smoke(BOTNET_BOOK).replace(correlation=1)}
+    # MDBENCHGNN's LiPS script: 1000 epochs (SWA from 3/4)
+    paper_by_system = {"lips": dict(epochs=1000, swa_from=750)}
 
 
 def write_labelled_xyz(frames, path: Path) -> None:
