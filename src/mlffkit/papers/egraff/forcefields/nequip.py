@@ -37,15 +37,9 @@ from . import FORCEFIELDS, ForceField, run_trainer, script
 
 
 @dataclass(frozen=True)
-class NequIPSettings(Config):
-    cutoff: float = param(positive(float))
-    num_layers: int = param(positive(int))
-    l_max: int = param(positive(int))
-    num_features: int = param(positive(int))
-    parity: bool = param()
-    radial_mlp_depth: int = param(positive(int))
-    radial_mlp_width: int = param(positive(int))
-    num_bessels: int = param(positive(int))
+class NequIPTraining(Config):
+    """The training fields that NequIP and Allegro share (nequip's Lightning module)."""
+
     epochs: int = param(positive(int))
     batch_size: int = param(positive(int))
     lr: float = param(positive(float))
@@ -59,7 +53,19 @@ class NequIPSettings(Config):
 
 
 @dataclass(frozen=True)
-class AllegroSettings(Config):
+class NequIPSettings(NequIPTraining):
+    cutoff: float = param(positive(float))
+    num_layers: int = param(positive(int))
+    l_max: int = param(positive(int))
+    num_features: int = param(positive(int))
+    parity: bool = param()
+    radial_mlp_depth: int = param(positive(int))
+    radial_mlp_width: int = param(positive(int))
+    num_bessels: int = param(positive(int))
+
+
+@dataclass(frozen=True)
+class AllegroSettings(NequIPTraining):
     cutoff: float = param(positive(float))
     num_layers: int = param(positive(int))
     l_max: int = param(positive(int))
@@ -72,16 +78,6 @@ class AllegroSettings(Config):
     readout_mlp_depth: int = param(positive(int))
     readout_mlp_width: int = param(positive(int))
     num_bessels: int = param(positive(int))
-    epochs: int = param(positive(int))
-    batch_size: int = param(positive(int))
-    lr: float = param(positive(float))
-    ema_decay: float = param(at_least(0.0, float))
-    energy_weight: float = param(at_least(0.0, float))
-    force_weight: float = param(at_least(0.0, float))
-    lr_patience: int = param(positive(int))
-    lr_factor: float = param(positive(float))
-    early_stopping: int = param(positive(int))
-    seed: int = param(SEED)
 
 
 _TRAINING = dict(ema_decay=0.99, energy_weight=1.0, force_weight=1.0, lr_patience=5,
