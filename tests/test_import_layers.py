@@ -121,3 +121,13 @@ def test_importing_the_core_loads_no_paper_package():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_test_modules_have_unique_names():
+    """The test folders are not packages, so pytest imports each test file by its base name:
+    two files with one name in different folders stop the whole collection."""
+    tests = Path(__file__).parent
+    names = defaultdict(list)
+    for path in tests.rglob("test_*.py"):
+        names[path.name].append(str(path.relative_to(tests)))
+    assert not {name: paths for name, paths in names.items() if len(paths) > 1}
