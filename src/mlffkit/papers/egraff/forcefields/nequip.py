@@ -9,8 +9,9 @@ validation loss, EMA weights).
 
 Profiles: ``paper`` is MDBENCHGNN's ``configs/nequip/md17/aspirin/aspirin.yaml`` (6 layers,
 l_max 2, 32 features, batch 1, lr 0.005, up to 10,000 epochs, early stopping after 50);
-``book`` is what trains on aspirin in about 10 CPU-minutes
-(``../shared/papers/egraff_models_setup.md``); ``smoke`` seconds.
+``book`` is what the setup notes size for about 10 CPU-minutes on aspirin
+(``../shared/papers/egraff_models_setup.md``; measured here: about 43 minutes on one shared
+core); ``smoke`` seconds.
 
 Allegro: the paper used allegro 0.2.0, whose architecture differs from 0.8.3's (two-body MLP
 widths [128, 256, 512, 1024] and latent [1024] x 3 there; scalar/tensor tracks here). The
