@@ -167,7 +167,7 @@ display(Markdown("\n".join(lines)))
 # fastest in inference and MACE and TorchMD-Net cheapest per epoch.
 
 # %% tags=["hide-input"]
-cost = eb.timing(errors)
+cost = eb.timing(errors, result.tables["settings"])
 cost["label"] = cost["model"].map(eb.LABELS)
 display(cost.pivot_table(index="system", columns="label",
                          values=["train_min_per_epoch", "md_min_per_1000_steps"],

@@ -18,6 +18,12 @@ def test_units_cover_every_model_and_system_once():
     assert {u.training for u in book.units()} == {"book"}
 
 
+def test_labels_are_the_papers_names():
+    assert benchmark.LABELS == {"nequip": "NequIP", "allegro": "Allegro", "botnet": "BOTNet",
+                                "mace": "MACE", "equiformer": "Equiformer",
+                                "torchmdnet": "TorchMD-Net"}
+
+
 def test_bad_run_parameters_give_one_line():
     with pytest.raises(ValueError, match="model"):
         registry.resolve("egraff_model", "smoke", model="schnet")
@@ -52,6 +58,10 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
     table = benchmark.table1(errors)
     assert table.loc["md17/ethanol", ("force_mae_meV_A", "Equiformer")] == row["force_mae_meV_A"]
     assert "beats both" in benchmark.learned(errors)
+    # Table 4: minutes per epoch over the epochs the run was set to (smoke: 1)
+    cost = benchmark.timing(errors, result.tables["settings"]).iloc[0]
+    assert cost["epochs"] == 1
+    assert cost["train_min_per_epoch"] == pytest.approx(row["train_s"] / 60)
     # the same seed gives the same model and numbers (timings aside)
     again = registry.run("egraff_models", "smoke").tables["errors"]
     timings = ["train_s", "seconds_per_call", "md_steps_per_s"]

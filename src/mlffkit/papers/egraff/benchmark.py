@@ -42,6 +42,7 @@ from mlffkit.experiments.registry import (SEED, Experiment, names_from, one_of, 
 from mlffkit.results import Result
 
 from . import metrics
+from .forcefields import FORCEFIELDS
 
 #: EGraFFBench's MD17 splits (DFT), and the same layout on our GFN2-xTB trajectories
 #: (``xtb-md17``), where the reference engine can label the models' own trajectories
@@ -56,8 +57,8 @@ XTB_NAME = {"salicylic_acid": "salicylic"}
 RELABEL_STRIDE = 4
 #: the paper's column order (Table 1)
 MODELS = ("nequip", "allegro", "botnet", "mace", "equiformer", "torchmdnet")
-LABELS = {"nequip": "NequIP", "allegro": "Allegro", "botnet": "BOTNet", "mace": "MACE",
-          "equiformer": "Equiformer", "torchmdnet": "TorchMD-Net"}
+#: each model's name in the paper's tables
+LABELS = {m: FORCEFIELDS[m].paper_name or FORCEFIELDS[m].label for m in MODELS}
 
 
 @dataclass(frozen=True)
@@ -234,15 +235,17 @@ def sweep(c: BenchmarkConfig) -> Result:
 
     from mlffkit.experiments.registry import run
 
-    errors, runs, arrays = [], [], {}
+    errors, runs, settings, arrays = [], [], [], {}
     for unit in tqdm(c.units(), desc="egraff_models", unit="run"):
         result = run(RUN.name, c.runs_profile, **unit.as_dict())
         errors.append(result.tables["errors"])
         runs.append(result.tables["runs"])
+        settings.append(result.tables["settings"].assign(model=unit.model, system=unit.system))
         for name, values in result.arrays.items():
             arrays[f"{unit.system}.{unit.model}.{name}"] = values
     return Result(tables={"errors": pd.concat(errors, ignore_index=True),
-                          "runs": pd.concat(runs, ignore_index=True)}, arrays=arrays)
+                          "runs": pd.concat(runs, ignore_index=True),
+                          "settings": pd.concat(settings, ignore_index=True)}, arrays=arrays)
 
 
 def _sweep_profile(profile: str, **changes) -> BenchmarkConfig:
@@ -252,7 +255,7 @@ def _sweep_profile(profile: str, **changes) -> BenchmarkConfig:
 
 SWEEP = register(Experiment(
     name="egraff_models",
-    version="1",
+    version="2",   # 2: the runs' settings gathered (Table 4 reads their epochs)
     compute=sweep,
     runs=lambda c: [(RUN.name, c.runs_profile, unit) for unit in c.units()],
     datasets=lambda c: _datasets(c["systems"]),
@@ -345,15 +348,16 @@ def _permutation_p(rho: float, n: int) -> float:
     return float(np.mean(np.asarray(values) >= rho - 1e-12))
 
 
-def timing(errors: pd.DataFrame, profile: str = "book", steps: int = 1000) -> pd.DataFrame:
+def timing(errors: pd.DataFrame, settings: pd.DataFrame, steps: int = 1000) -> pd.DataFrame:
     """Table 4's layout on this CPU: training minutes per epoch (wall time of the model's own
-    trainer, validation included, over the profile's epochs) and minutes for ``steps`` MD
-    steps (from the forward runs' steps/s), per system and model."""
-    from . import forcefields
-
-    out = errors[["system", "model", "train_s", "md_steps_per_s"]].copy()
-    epochs = out["model"].map(lambda m: forcefields.FORCEFIELDS[m]().settings(profile).epochs)
-    out["epochs"] = epochs
-    out["train_min_per_epoch"] = out["train_s"] / epochs / 60
+    trainer, validation included, over the epochs each run was set to train: no book setting
+    stops early) and minutes for ``steps`` MD steps (from the forward runs' steps/s), per
+    system and model. ``settings``: the sweep's settings table (model, system, setting,
+    value)."""
+    epochs = settings[settings["setting"] == "epochs"].assign(
+        epochs=lambda d: d["value"].astype(int))[["model", "system", "epochs"]]
+    out = errors[["system", "model", "train_s", "md_steps_per_s"]].merge(
+        epochs, on=["model", "system"], how="left", validate="one_to_one")
+    out["train_min_per_epoch"] = out["train_s"] / out["epochs"] / 60
     out[f"md_min_per_{steps}_steps"] = steps / out["md_steps_per_s"] / 60
     return out

@@ -79,9 +79,11 @@ class ForceField:
     """One model family. Subclasses set the class attributes and implement :meth:`fit` and
     :meth:`load_calculator`."""
 
-    #: registry name, the paper's name for it, the module its package provides, the extra
+    #: registry name, our label for it, the module its package provides, the extra
     name: str = ""
     label: str = ""
+    #: its name in the paper's tables (the label where it is the same)
+    paper_name: str = ""
     module: str = ""
     install: str = "pip install 'mlffkit[egraff]'"
     #: profile name -> settings (a Config)

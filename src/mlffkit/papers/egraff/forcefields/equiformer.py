@@ -47,6 +47,7 @@ SMOKE = BOOK.replace(epochs=1, warmup_steps=0)
 @FORCEFIELDS.register("equiformer")
 class Equiformer(ForceField):
     name, label, module = "equiformer", "Equiformer (ours)", "e3nn"
+    paper_name = "Equiformer"
     install = "pip install mlffkit"
     profiles = {"paper": PAPER, "book": BOOK, "smoke": SMOKE}
 
