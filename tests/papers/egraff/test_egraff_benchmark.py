@@ -42,7 +42,10 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
     monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))
     result = registry.run("egraff_models", "smoke")
     errors, runs = result.tables["errors"], result.tables["runs"]
-    assert list(errors["model"]) == ["equiformer"] and len(runs) == 2
+    assert list(errors["model"]) == ["equiformer"] * 2
+    assert list(errors["system"]) == ["md17/ethanol", "acac"]
+    # two runs from the ethanol trajectory, two per temperature on acetylacetone
+    assert runs.groupby("system").size().to_dict() == {"acac": 4, "md17/ethanol": 2}
     row = errors.iloc[0]
     # the zero-force baseline is the mean |F| of the same test frames
     from mlffkit import data
@@ -59,7 +62,7 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
     assert table.loc["md17/ethanol", ("force_mae_meV_A", "Equiformer")] == row["force_mae_meV_A"]
     assert "beats both" in benchmark.learned(errors)
     # Table 4: minutes per epoch over the epochs the run was set to (smoke: 1)
-    cost = benchmark.timing(errors, result.tables["settings"]).iloc[0]
+    cost = benchmark.timing(errors, result.tables["settings"]).iloc[0]   # ethanol
     assert cost["epochs"] == 1
     assert cost["train_min_per_epoch"] == pytest.approx(row["train_s"] / 60)
     # the same seed gives the same model and numbers (timings aside)
@@ -94,3 +97,60 @@ def test_xtb_system_scores_runs_against_the_engine_on_their_own_frames(mirror):
     np.testing.assert_allclose(forces, test.forces[starts], atol=1e-5)  # SCF tolerance
     assert np.all(np.isfinite(frame0))
     assert force_violation(test.forces[starts], forces).max() < 1e-5
+
+
+def test_sweep_caps_split_sizes_at_what_a_system_holds():
+    config = registry.resolve("egraff_models", "book", systems=["acac", "3bpa", "md17/aspirin"],
+                              models=["nequip"])
+    sizes = {u.system: (u.n_train, u.n_val, u.n_test) for u in config.units()}
+    assert sizes == {"acac": (500, 50, 650), "3bpa": (500, 50, 1000),
+                     "md17/aspirin": (950, 50, 1000)}
+    smoke = registry.resolve("egraff_models", "smoke", systems=["acac"]).units()[0]
+    assert (smoke.n_train, smoke.n_test) == (12, 8)
+
+
+def test_sampled_system_is_scored_against_the_ensemble_at_each_temperature(mirror):
+    from mlffkit import data
+    from mlffkit.metrics import interatomic_distance_distribution
+
+    config = registry.resolve("egraff_model", "smoke", system="acac")
+    result = benchmark.run_model(config)
+    runs = result.tables["runs"]
+    assert sorted(runs["T_K"].unique()) == [300.0, 600.0]
+    assert len(runs) == 2 * config.n_starts and runs["steps_completed"].eq(config.steps).all()
+    # no reference at the same time: no EV/FV/RMSD
+    assert not {"fv_gm", "ev_raw_gm", "rmsd_mean_A"} & set(runs.columns)
+    assert (runs["jsd"] >= 0).all() and np.isfinite(runs["wf_percent"]).all()
+    # each run is scored against the whole set of its temperature
+    hot = data.load("botnet/acac/test_MD_600K")
+    edges = result.arrays["hr_bin_edges"]
+    expected = interatomic_distance_distribution(hot.positions, edges)
+    np.testing.assert_allclose(result.arrays["600K.hr_ref"][0], expected)
+    assert result.arrays["600K.hr"].shape == (config.n_starts, len(edges) - 1)
+    starts = result.arrays["600K.start_frames"]
+    assert len(set(starts)) == config.n_starts and starts.max() < len(hot)
+    # velocities drawn at each temperature: the hot runs start hotter
+    first = {T: result.arrays[f"{T}K.temperature"][:, 0].mean() for T in (300, 600)}
+    assert first[600] > 1.4 * first[300]
+
+
+def test_paper_tables_hold_3bpa_and_acetylacetone():
+    from mlffkit.chapters import book_file
+    from mlffkit.papers.egraff import metrics
+
+    paper = metrics.paper_tables(book_file("egraff/paper_tables.csv"))
+    table1 = benchmark.paper_table1(paper).set_index(["system", "model"])
+    assert table1.loc[("acac", "NequIP"), "force_mae_meV_A"] == 4.59
+    assert table1.loc[("3bpa", "TorchMD-Net"), "energy_mae_meV"] == 3.0
+    assert table1.loc[("md17/aspirin", "MACE"), "force_mae_meV_A"] == 14.01
+
+    def value(table, molecule, model, metric, T):
+        row = paper.query("table == @table and molecule == @molecule and model == @model "
+                          "and metric == @metric and T_K == @T")
+        assert len(row) == 1
+        return row["value"].iloc[0]
+
+    assert value("Table 5", "acac", "MACE", "ev", 600) == 2.215
+    assert value("Table 5", "3bpa", "Equiformer", "fv", 300) == 0.7089
+    assert value("Table 6", "3bpa", "Equiformer", "jsd", 600) == 1.053
+    assert value("Table 6", "acac", "TorchMD-Net", "wf", 600) == 29.626

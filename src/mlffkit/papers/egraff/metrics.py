@@ -176,8 +176,9 @@ class ForwardRun:
 
 def run_forward(atoms: Atoms, velocities, calculator, *, steps: int,
                 dt_fs: float = MD17_TIMESTEP_FS, T_K: float = MD17_TEMPERATURE_K,
-                tdamp_fs: float | None = None) -> ForwardRun:
-    """Deterministic NVT (Nosé-Hoover chain) from ``atoms`` with ``velocities`` (Å/fs)."""
+                tdamp_fs: float | None = None, seed: int = 0) -> ForwardRun:
+    """Deterministic NVT (Nosé-Hoover chain) from ``atoms`` with ``velocities`` (Å/fs; None:
+    Maxwell-Boltzmann at ``T_K`` from ``seed``, no net momentum)."""
     from ase.io import read
 
     from mlffkit.md import simulate
@@ -186,7 +187,7 @@ def run_forward(atoms: Atoms, velocities, calculator, *, steps: int,
         path = Path(tmp) / "run.traj"
         result = simulate(atoms, calculator, ensemble="nose_hoover_chain", dt_fs=dt_fs,
                           steps=steps, T_K=T_K, tdamp_fs=tdamp_fs, velocities=velocities,
-                          trajectory=path, write_every=1, progress=False)
+                          seed=seed, trajectory=path, write_every=1, progress=False)
         frames = read(path, index=":") if result.frames_written else []
     n = max(result.steps_completed, -1) + 1
     frames = frames[:n]
@@ -246,6 +247,27 @@ def paired_rmsd(positions, reference_positions) -> np.ndarray:
                      for p, r in zip(positions, reference_positions)])
 
 
+def structure_scores(positions, ref_positions, *, bin_edges, bonds, reference_lengths,
+                     dt_fs: float = MD17_TIMESTEP_FS, bond_threshold_A: float = 0.5
+                     ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The scores of a run that need no pairing in time: h(r) of ``positions`` and of
+    ``ref_positions`` (per Å on ``bin_edges``), and JSD, WF (%), h(r) MAE and the bond
+    stability (``bonds`` against ``reference_lengths``)."""
+    from mlffkit.metrics import (bond_stability, integrated_absolute_error,
+                                 interatomic_distance_distribution, jensen_shannon_divergence,
+                                 wright_factor)
+
+    hr = interatomic_distance_distribution(positions, bin_edges)
+    hr_ref = interatomic_distance_distribution(ref_positions, bin_edges)
+    stability = bond_stability(positions, dt_fs, threshold_A=bond_threshold_A, bonds=bonds,
+                               reference_lengths=reference_lengths)
+    return hr, hr_ref, {
+        "jsd": jensen_shannon_divergence(hr, hr_ref),
+        "wf_percent": wright_factor(hr, hr_ref, convention="percent"),
+        "hr_mae": integrated_absolute_error(hr, hr_ref, bin_edges),
+        "stable_time_fs": stability.stable_time_fs, "stable": stability.stable}
+
+
 def compare_trajectories(positions, energy, forces, ref_positions, ref_energy, ref_forces, *,
                          bin_edges, bonds, reference_lengths, dt_fs: float = MD17_TIMESTEP_FS,
                          energy_offset: float = 0.0, bond_threshold_A: float = 0.5
@@ -253,10 +275,7 @@ def compare_trajectories(positions, energy, forces, ref_positions, ref_energy, r
     """Score a trajectory (frames at times 0, dt, ...) against reference frames at the same
     times; the first ``len(positions)`` reference frames are used (a run that stopped early is
     scored over the frames it has)."""
-    from mlffkit.metrics import (bond_stability, energy_violation, force_violation,
-                                 geometric_mean, integrated_absolute_error,
-                                 interatomic_distance_distribution, jensen_shannon_divergence,
-                                 wright_factor)
+    from mlffkit.metrics import energy_violation, force_violation, geometric_mean
 
     n = len(positions)
     if n < 1 or n > len(ref_positions):
@@ -268,18 +287,13 @@ def compare_trajectories(positions, energy, forces, ref_positions, ref_energy, r
     ev_aligned = energy_violation(energy + energy_offset, ref_energy)
     fv = force_violation(forces, ref_forces)
     rmsd = paired_rmsd(positions, ref_positions)
-    hr = interatomic_distance_distribution(positions, bin_edges)
-    hr_ref = interatomic_distance_distribution(ref_positions, bin_edges)
-    stability = bond_stability(positions, dt_fs, threshold_A=bond_threshold_A, bonds=bonds,
-                               reference_lengths=reference_lengths)
+    hr, hr_ref, structure = structure_scores(
+        positions, ref_positions, bin_edges=bin_edges, bonds=bonds,
+        reference_lengths=reference_lengths, dt_fs=dt_fs, bond_threshold_A=bond_threshold_A)
     scalars = {
         "n_frames": n,
         "ev_raw_gm": geometric_mean(ev_raw), "ev_aligned_gm": geometric_mean(ev_aligned),
-        "fv_gm": geometric_mean(fv),
-        "jsd": jensen_shannon_divergence(hr, hr_ref),
-        "wf_percent": wright_factor(hr, hr_ref, convention="percent"),
-        "hr_mae": integrated_absolute_error(hr, hr_ref, bin_edges),
-        "stable_time_fs": stability.stable_time_fs, "stable": stability.stable,
+        "fv_gm": geometric_mean(fv), **structure,
         "rmsd_mean_A": float(rmsd.mean()), "rmsd_final_A": float(rmsd[-1]),
     }
     return Comparison(ev_raw, ev_aligned, fv, rmsd, hr, hr_ref, scalars)
@@ -340,6 +354,35 @@ def forward_runs(frames, starts, velocities: dict, calculator, *, steps: int, T_
                 _padded(values, steps // relabel_stride + 1))
         if after_run is not None:
             after_run(s)
+    return rows, {name: np.array(values) for name, values in series.items()}
+
+
+def ensemble_runs(reference, starts, calculator, *, steps: int, T_K: float,
+                  tdamp_fs: float | None, scoring: dict, seed: int
+                  ) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Forward runs of ``calculator`` from the frames ``starts`` of ``reference``, frames
+    *sampled* at ``T_K`` rather than one trajectory (3BPA's and acetylacetone's test files),
+    with Maxwell-Boltzmann velocities at ``T_K`` (seed ``seed + start``, no net momentum).
+    Each run is scored against the whole ensemble (:func:`structure_scores` with ``scoring``,
+    as :func:`scoring` gives it over all the frames): JSD, WF, h(r) MAE and stability. EV, FV
+    and RMSD compare a run with the reference *at the same time*, which sampled frames do not
+    have, so they are not computed. Returns one row per run and the series ``hr``, ``hr_ref``
+    (runs, bins) and ``temperature`` (runs, steps + 1; NaN after a run stopped)."""
+    options = {k: v for k, v in scoring.items() if k != "dt_fs"}
+    rows, series = [], {}
+    for s in starts:
+        run = run_forward(molecule_atoms(reference, s), None, calculator, steps=steps,
+                          dt_fs=scoring["dt_fs"], T_K=T_K, tdamp_fs=tdamp_fs,
+                          seed=seed + int(s))
+        hr, hr_ref, scores = structure_scores(run.positions, reference.positions,
+                                              dt_fs=scoring["dt_fs"], **options)
+        rows.append({"start_frame": int(s), "steps_completed": run.steps_completed,
+                     "stop": run.stop or "", "n_frames": len(run.positions), **scores,
+                     "T_mean_K": float(np.mean(run.temperature)),
+                     "steps_per_s": run.steps_per_s, "wall_s": run.wall_s})
+        series.setdefault("hr", []).append(hr)
+        series.setdefault("hr_ref", []).append(hr_ref)
+        series.setdefault("temperature", []).append(_padded(run.temperature, steps + 1))
     return rows, {name: np.array(values) for name, values in series.items()}
 
 
