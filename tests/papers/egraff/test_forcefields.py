@@ -77,6 +77,17 @@ def _rotation(seed):
                      [2*(b*d-a*c), 2*(c*d+a*b), a*a-b*b-c*c+d*d]])
 
 
+def _global_state():
+    import random
+
+    import e3nn
+    import torch
+
+    # (torch's RNG is left out: building any model before loading its weights draws from it)
+    return (torch.get_default_dtype(), e3nn.get_optimization_defaults(),
+            np.random.get_state()[1].sum(), random.getstate()[1][:4])
+
+
 @pytest.mark.parametrize("model", sorted(ff.FORCEFIELDS))
 def test_smoke_train_predict_and_md(model, mirror, tmp_path):
     forcefield = ff.FORCEFIELDS[model]()
@@ -89,7 +100,10 @@ def test_smoke_train_predict_and_md(model, mirror, tmp_path):
     assert manifest["data"]["train"] == train.digest() != val.digest()
     assert trained.checkpoint.exists() and trained.log.exists()
     assert trained.elements == ("H", "C", "O")
+    state = _global_state()
     calc = ff.calculator(tmp_path / model)        # from the folder, as a user would
+    # loading leaves the process as it was (nequip's loader changes dtype, e3nn mode, seeds)
+    assert _global_state() == state
 
     atoms = test.to_atoms()[0]
     atoms.calc = calc

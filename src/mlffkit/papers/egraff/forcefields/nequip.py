@@ -25,9 +25,11 @@ default afterwards and evaluates under nequip's.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
@@ -183,14 +185,33 @@ class _NequIPFramework(ForceField):
     def load_calculator(self, trained, device: str):
         from nequip.integrations.ase import NequIPCalculator
 
-        caller = torch.get_default_dtype()
-        try:
+        with _global_state_kept():
             calc = NequIPCalculator._from_saved_model(
                 str(trained.checkpoint), device=device, chemical_species_to_atom_type_map=True)
             own = torch.get_default_dtype()
-        finally:
-            torch.set_default_dtype(caller)
         return _in_dtype(calc, own)
+
+
+@contextlib.contextmanager
+def _global_state_kept():
+    """Loading a model runs nequip's ``set_global_state``, which sets torch's default dtype
+    to float64, e3nn's ``jit_mode`` to "script" (later e3nn modules, ours included, then hold
+    TorchScript functions and cannot be deep-copied) and seeds every global RNG with 123: all
+    restored for the caller."""
+    import random
+
+    import e3nn
+
+    dtype, e3nn_defaults = torch.get_default_dtype(), e3nn.get_optimization_defaults()
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        torch.set_default_dtype(dtype)
+        e3nn.set_optimization_defaults(**e3nn_defaults)
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
 
 
 def _in_dtype(calc, dtype: torch.dtype):
