@@ -154,3 +154,13 @@ def test_paper_tables_hold_3bpa_and_acetylacetone():
     assert value("Table 5", "3bpa", "Equiformer", "fv", 300) == 0.7089
     assert value("Table 6", "3bpa", "Equiformer", "jsd", 600) == 1.053
     assert value("Table 6", "acac", "TorchMD-Net", "wf", 600) == 29.626
+
+
+def test_coverage_names_every_table1_cell():
+    errors = pd.DataFrame({"system": ["md17/aspirin", "acac"], "model": ["mace", "nequip"]})
+    table = benchmark.coverage(errors)
+    assert table.shape == (9, 6)
+    assert table.loc["md17/aspirin", "MACE"] == table.loc["acac", "NequIP"] == "stored"
+    assert table.loc["md17/aspirin", "NequIP"].startswith("wired; not run")
+    assert "training split" in table.loc["gete", "TorchMD-Net"]
+    assert (table != "").all().all()
