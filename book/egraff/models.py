@@ -92,6 +92,8 @@ trajectory_systems = [s for s in errors["system"].unique() if s not in eb.ENSEMB
 display(Markdown(f"{len(errors)} trained models ({errors['train_s'].sum() / 3600:.1f} CPU-hours "
                  f"of training), {len(runs)} forward runs. The paper's Table 1 cells:"))
 display(eb.coverage(errors))
+display(Markdown("*to run*: wired, not run yet (CPU time). " + " ".join(
+    f"*{label}* ({system}): {why}." for system, (label, why) in eb.NOT_WIRED.items())))
 
 # %% [markdown]
 # ## Did each model learn?

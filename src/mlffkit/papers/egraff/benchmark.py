@@ -367,12 +367,11 @@ def learned(errors: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-#: the paper's Table 1 data sets that this package cannot run yet, and why
+#: the paper's Table 1 data sets that this package cannot run yet: a cell label, and why
 NOT_WIRED = {
-    "lips": "not run: the mirror has LiPS's validation split only (no training split)",
-    "lips20": "not wired yet (20 periodic Li-P-S systems at 3000 K, deepmd sets)",
-    "gete": "not run: the mirror has GeTe's test and validation splits only (no training "
-            "split)",
+    "lips": ("no training data", "the mirror has LiPS's validation split only"),
+    "lips20": ("not wired", "20 periodic Li-P-S systems at 3000 K (deepmd sets), not wired yet"),
+    "gete": ("no training data", "the mirror has GeTe's test and validation splits only"),
 }
 #: every row of the paper's Table 1, as our system names
 TABLE1_SYSTEMS = ("acac", "3bpa") + DFT_SYSTEMS + tuple(NOT_WIRED)
@@ -380,11 +379,12 @@ TABLE1_SYSTEMS = ("acac", "3bpa") + DFT_SYSTEMS + tuple(NOT_WIRED)
 
 def coverage(errors: pd.DataFrame) -> pd.DataFrame:
     """Table 1's cells (the paper's data sets x the six models): "stored" where a run is in
-    ``errors``, else why not."""
+    ``errors``, "to run" where the system is wired but not run yet (CPU time), else the
+    :data:`NOT_WIRED` label."""
     stored = set(zip(errors["system"], errors["model"]))
     return pd.DataFrame(
         [[("stored" if (system, model) in stored else
-           NOT_WIRED.get(system, "wired; not run yet (CPU budget)")) for model in MODELS]
+           NOT_WIRED[system][0] if system in NOT_WIRED else "to run") for model in MODELS]
          for system in TABLE1_SYSTEMS],
         index=pd.Index(TABLE1_SYSTEMS, name="system"),
         columns=[LABELS[m] for m in MODELS])
