@@ -114,8 +114,9 @@ display(Markdown("Every model beats both trivial predictors." if not failed else
 # ## Table 1: energy and force MAE, ours beside the paper's
 #
 # Energy MAE in meV per molecule, force MAE in meV/Å per component, on the test frames (ours:
-# the first 1000 of the file; acetylacetone's has 650). The paper's numbers are transcribed (`paper_tables.csv`): their
-# converged models, for scale and for the ranking, not reproduced here.
+# the first 1000 of the file; acetylacetone's has 650). The paper's numbers are transcribed
+# (`paper_tables.csv`): their converged models, for scale and for the ranking, not
+# reproduced here.
 
 # %% tags=["hide-input"]
 theirs = eb.paper_table1(paper)

@@ -120,20 +120,21 @@ def fes_errors(free_energy_2d: np.ndarray, reference_2d: np.ndarray) -> dict[str
 
 def compute(c: FuAla2Config) -> Result:
     """The reference potential's runs (OpenMM's metadynamics and ours) and every model's,
-    from the same starts; the labelled frames are loaded once and go to each task."""
+    from the same starts; the labelled frames and the reference surface are loaded once and go
+    to each task."""
     check_epochs(c)
     frames = reference.load_frames(SET, "ala2")
     parts = split(len(frames), c)
     starts = start_frames(parts["test"], c)
-    tasks = [(c, frames, parts, starts, name, epochs)
+    ref = reference.ala2.reference_free_energy(reference.set_dir(SET))
+    tasks = [(c, frames, parts, starts, ref, name, epochs)
              for name, epochs in zip(c.models, c.epochs)]
-    tasks += [(c, frames, parts, starts, name, 0) for name in REFERENCE_POTENTIAL]
+    tasks += [(c, frames, parts, starts, ref, name, 0) for name in REFERENCE_POTENTIAL]
     done = process_map(_task, tasks, c.workers, c.progress)
     tables = {"training": [], "errors": [], "runs": [], "fes": []}
     for part in done:
         for name, rows in part.items():
             tables[name] += rows
-    ref = reference.ala2.reference_free_energy(reference.set_dir(SET))
     tables["fes"].append(_fes_rows("reference", -1, ref))
     return Result(tables={"fes": pd.concat(tables.pop("fes"), ignore_index=True),
                           **{name: pd.DataFrame(rows) for name, rows in tables.items()}})
@@ -149,12 +150,12 @@ def _fes_rows(model: str, run: int, grid: np.ndarray) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def _task(c: FuAla2Config, frames, parts: dict, starts: list[int], name: str,
+def _task(c: FuAla2Config, frames, parts: dict, starts: list[int], ref: np.ndarray, name: str,
           epochs: int) -> dict[str, list]:
-    """One model (trained here) or one reference engine: its metadynamics runs, scored."""
+    """One model (trained here) or one reference engine: its metadynamics runs, scored
+    against the reference surface ``ref``."""
     from mlffkit.md import calculator
 
-    ref = reference.ala2.reference_free_energy(reference.set_dir(SET))
     out = {"training": [], "errors": [], "runs": [], "fes": []}
     with torch_threads(c.threads):
         if name == "openmm":
