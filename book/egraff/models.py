@@ -34,10 +34,12 @@
 # * *Training budget.* The paper trains each model to convergence on a GPU (up to thousands of
 #   epochs); here each gets the `book` settings of
 #   `../shared/papers/egraff_models_setup.md`, sized there for ten CPU-minutes on aspirin and
-#   measured here at about 40 (our Equiformer gets 40 epochs, the same budget), all curves
-#   still falling. Our errors are therefore several times the paper's, and a ranking of
-#   under-trained models is a ranking of how fast each learns on a CPU, not of what each can
-#   reach. The `paper` profile holds MDBENCHGNN's settings for a GPU.
+#   measured here at 41-45 minutes (TorchMD-Net 84) on one shared core, all curves still
+#   falling. Our Equiformer's 40 epochs, meant as the same budget, took 3.6 hours: about three
+#   times the others' CPU time, so its row is not an equal-budget comparison. Our errors are
+#   several times the paper's, and a ranking of under-trained models is a ranking of how fast
+#   each learns on a CPU, not of what each can reach. The `paper` profile holds MDBENCHGNN's
+#   settings for a GPU.
 # * *Versions.* The packages are today's (nequip 0.19, nequip-allegro 0.8, mace-torch 0.3.16,
 #   torchmd-net 3.1); Allegro 0.8 is a different architecture from the 0.2 the paper used.
 # * *Simulations.* As the metrics chapter ({doc}`metrics`) runs them, so that the models sit
@@ -50,8 +52,8 @@
 #   stability), and EV/FV, which need the reference at the same time, are not computed (see
 #   the Tables 5–6 section for what the paper's EV/FV there measure).
 # * *Cells run so far.* The table after the parameters lists every cell of the paper's
-#   Table 1 (its nine data sets by six models): stored, or why not. A book model takes about
-#   40 minutes of one CPU core on aspirin; `mlffkit run egraff_models --profile book --set
+#   Table 1 (its nine data sets by six models): stored, or why not. A book model takes 40-85
+#   minutes of one CPU core on aspirin (our Equiformer 3.6 hours); `mlffkit run egraff_models --profile book --set
 #   models=[...] --set systems=[...]` adds cells, one stored record each.
 
 # %%
@@ -74,7 +76,7 @@ nb = NotebookParameters("egraff_models", globals())
 
 # %% tags=["parameters"]
 profile = "book"   # smoke | book | paper
-models = None      # of nequip, allegro, botnet, mace, equiformer, torchmdnet (book: the four run)
+models = None      # of nequip, allegro, botnet, mace, equiformer, torchmdnet (book: all six)
 systems = None     # of md17/<molecule> and xtb-md17/<molecule>, molecule one of aspirin,
 #                    ethanol, naphthalene, salicylic_acid (book: md17/aspirin)
 
@@ -147,8 +149,8 @@ plt.show()
 # order, −1: reversed). The interval resamples our test frames; it does not hold the spread
 # of training (one seed per model), so it is narrower than the truth. `p_agree` is the chance
 # that two unrelated rankings of as many models agree at least as well (exact permutation
-# test): with four models even ρ = 1 happens by chance 4% of the time, so "agrees" needs
-# both a positive interval and `p_agree` < 0.05.
+# test): with four models even ρ = 1 happens by chance 4% of the time (with six, 0.14%), so
+# "agrees" needs both a positive interval and `p_agree` < 0.05.
 
 # %% tags=["hide-input"]
 agreement = eb.rank_agreement(errors[~errors["system"].str.startswith("xtb-md17/")],

@@ -4,8 +4,10 @@
 4 heads, 32 exponential radial functions) with its recipe where ``fit_potential`` has the knob
 (lr 5e-4 with a cosine schedule, batch 8, energy:force weights 1:80 as its training scripts,
 5000 epochs); AdamW's weight decay of 1e-6 is not applied (Adam). ``book`` is
-``equiformer_book`` trained for 40 epochs: about the 45 CPU-minutes on aspirin that the
-other five models' book settings took (measured), so Table 4 compares equal budgets.
+``equiformer_book`` trained for 40 epochs. That was sized to the 40-85 CPU-minutes the
+other five models' book settings took on aspirin, from a 10-epoch trial; the stored 40-epoch
+run took 3.6 h on one shared core (217 min, ``train_s`` 13,014 s), so Table 4 does not compare
+equal budgets: our Equiformer had about three times the others' CPU time.
 
 Training runs in this process (device-agnostic: :func:`mlffkit.runtime.default_device`); the
 checkpoint is an mlffkit checkpoint and the calculator :class:`mlffkit.md.MLFFCalculator`.
