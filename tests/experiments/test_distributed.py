@@ -19,9 +19,14 @@ TINY = dict(model="schnet_book", n_train=24, n_val=8, n_test=16, epochs=1, progr
 def test_sweep_runs_on_a_local_cluster_are_stored_and_gathered(tmp_path, monkeypatch,
                                                               compute_allowed):
     monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))  # inherited by the workers
+    todo = experiments.missing("frames_md17", "book", **TINY)
+    assert [(name, c.T) for name, c in todo] == [("frames_md17_run", 1), ("frames_md17_run", 2)]
     result = experiments.run("frames_md17", "book", scheduler="local:2", **TINY)
     stored = sorted(p.name for p in (tmp_path / "frames_md17_run").glob("*.json"))
     assert len(stored) == 2 and len(result.tables["runs"]) == 2
+    assert experiments.missing("frames_md17", "book", **TINY) == []
+    assert experiments.missing("frames_md17_run", "book", **todo[0][1]) == []
+    assert len(experiments.missing("frames_md17", "smoke", **TINY)) == 2  # never stored
     # the sweep gathered the workers' records: loading them again changes nothing
     monkeypatch.setenv("MLFFKIT_NO_COMPUTE", "1")
     again = experiments.run("frames_md17", "book", **TINY)

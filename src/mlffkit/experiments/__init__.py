@@ -4,7 +4,7 @@ packages, :mod:`mlffkit.papers`, and register when imported (``import mlffkit.pa
 registers them all; the CLI does)."""
 
 from mlffkit.experiments.registry import (PROFILES, Experiment, NotebookParameters, describe,
-                                          get, names, resolve, run)
+                                          get, missing, names, resolve, run)
 
-__all__ = ["PROFILES", "Experiment", "NotebookParameters", "describe", "get", "names",
-           "resolve", "run"]
+__all__ = ["PROFILES", "Experiment", "NotebookParameters", "describe", "get", "missing",
+           "names", "resolve", "run"]

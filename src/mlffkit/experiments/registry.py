@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from mlffkit.experiments.config import Config
 from mlffkit.registries import Registry
-from mlffkit.results import Result, ResultsStore
+from mlffkit.results import Result, ResultsStore, record_key
 
 PROFILES = ("smoke", "book", "paper")
 
@@ -308,6 +308,31 @@ def run(name: str, profile: str = "book", *, store: ResultsStore | None = None,
         name, params.as_dict(), lambda _: experiment.compute(params),
         code_version=experiment.version, datasets=datasets,
         command=command(name, profile, params))
+
+
+def missing(name: str, profile: str = "book", *, store: ResultsStore | None = None,
+            **overrides: Any) -> list[tuple[str, Config]]:
+    """What :func:`run` with these arguments would compute rather than load, as
+    ``(experiment, config)`` pairs; nothing is computed. ``[]``: everything is stored. For a
+    sweep, its runs without a record (gathering stored runs is cheap); otherwise the
+    experiment itself, unless its record is stored (a profile that is never stored, such as
+    ``smoke``, is always missing)."""
+    experiment = get(name)
+    params = resolve(name, profile, **overrides)
+    store = store or ResultsStore()
+    if experiment.runs is not None:
+        return [(run_name, config) for run_name, run_profile, config in experiment.runs(params)
+                if not _is_stored(store, run_name, run_profile, config)]
+    return [] if _is_stored(store, name, profile, params) else [(name, params)]
+
+
+def _is_stored(store: ResultsStore, name: str, profile: str, params: Config) -> bool:
+    experiment = get(name)
+    if profile not in experiment.stored_profiles:
+        return False
+    datasets = dict(experiment.datasets(params)) if experiment.datasets else {}
+    key = record_key(name, experiment.version, params.as_dict(), datasets)
+    return store.paths(name, key)[0].exists()
 
 
 @dataclass

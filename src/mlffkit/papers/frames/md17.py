@@ -32,7 +32,7 @@ from mlffkit import reference as generate
 from mlffkit.units import EGRAFF_KCAL_MOL_TO_EV, KCAL_MOL_TO_EV
 from mlffkit.papers.frames import training as ft
 from mlffkit.experiments.config import param
-from mlffkit.experiments.registry import Experiment, one_of, positive, register
+from mlffkit.experiments.registry import Experiment, missing, one_of, positive, register, run
 from mlffkit.results import Result
 from mlffkit.runtime import torch_threads
 from mlffkit.papers.frames.hyperparameters import LEARNING_RATE, frames_loss_weights
@@ -217,6 +217,27 @@ XTB_TABLE1 = _sweep(
                   variants=ft.table1_variants(BOOK_EPOCHS)),
         paper=dict(**_XTB, molecules=list(ALL_MOLECULES), seeds=3,
                    variants=ft.table1_variants(1500))))
+
+#: the decisive runs: the book sweep (its variants, seeds and epochs) with our Equiformer,
+#: FRAMES' own architecture, on two molecules; stored run by run (hours on one CPU core)
+EQUIFORMER_RUNS = dict(model="equiformer_book", molecules=["aspirin", "ethanol"])
+
+
+def equiformer_sweep(profile: str) -> tuple[Result | None, dict[str, int]]:
+    """The decisive Equiformer runs (:data:`EQUIFORMER_RUNS`; ``book`` only, else nothing):
+    the sweep over the molecules whose runs are all stored (None if there is none), and the
+    number of runs still missing per molecule. Nothing is trained: a chapter shows what is
+    stored while the rest runs (``mlffkit run frames_md17 --profile book --set
+    model=equiformer_book --set "molecules=['aspirin']"``)."""
+    if profile != "book":
+        return None, {}
+    todo = {m: len(missing(TABLE1.name, profile, model=EQUIFORMER_RUNS["model"], molecules=[m]))
+            for m in EQUIFORMER_RUNS["molecules"]}
+    ready = [m for m, n in todo.items() if n == 0]
+    sweep = run(TABLE1.name, profile, model=EQUIFORMER_RUNS["model"], molecules=ready) if ready \
+        else None
+    return sweep, todo
+
 
 def no_aux_runs(sweep_params) -> pd.DataFrame:
     """The "T=2, no aux" runs (the same windows, no auxiliary loss) of a sweep's molecules

@@ -50,8 +50,8 @@ def _setting(params: dict) -> str:
     return f"{run['model']}, {run['epochs']} epochs, {params['seeds']} seeds"
 
 
-def _table1(name: str, paper: pd.DataFrame | None) -> tuple[str, str]:
-    result = _load(name)
+def _table1(name: str, paper: pd.DataFrame | None, result=None) -> tuple[str, str]:
+    result = result or _load(name)
     runs, params = result.tables["runs"], result.record["params"]
     directions = (fa.paper_directions(paper, "force_mae", params["molecules"])
                   if paper is not None else None)
@@ -60,6 +60,18 @@ def _table1(name: str, paper: pd.DataFrame | None) -> tuple[str, str]:
     verdict = hold or fa.verdict(claims)
     return verdict.status, (f"{_setting(params)}; {aux_text}. Paired 95% intervals on the "
                             f"force MAE per molecule: {_cell(fa.claim_summary(claims))}")
+
+
+def _equiformer(paper: pd.DataFrame | None) -> tuple[str, str]:
+    result, todo = fm.equiformer_sweep("book")
+    pending = [m for m, n in todo.items() if n]
+    later = (f" Not read yet: {', '.join(pending)} (not all of its runs are stored)."
+             if pending else "")
+    if result is None:
+        return "not yet", (f"{fm.EQUIFORMER_RUNS['model']}: no molecule has all its runs "
+                           f"stored.{later}")
+    status, text = _table1(fm.TABLE1.name, paper, result)
+    return status, f"{text} Read: {', '.join(result.record['params']['molecules'])}.{later}"
 
 
 def _ablation() -> tuple[str, str]:
@@ -106,6 +118,8 @@ def rows(paper: pd.DataFrame | None = None) -> list[tuple[str, str, str, str]]:
          "drawn from the same runs as Table 4, with the paper's MLP row beside ours"),
         ("Table 1, MD17 energy/force MAE for T = 1, 2, 3", "frames/md17",
          *_table1("frames_md17", paper)),
+        ("Table 1 with our Equiformer (FRAMES' architecture)", "frames/md17",
+         *_equiformer(paper)),
         ("Table 1 on all eight molecules (our GFN2-xTB MD)", "frames/xtb_md17",
          *_table1("frames_xtb_md17", None)),
         ("Table 2, auxiliary-loss ablation (Δp vs E<sub>t+1</sub>, F<sub>t+1</sub>)",
