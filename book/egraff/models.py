@@ -35,8 +35,9 @@
 #   epochs); here each gets the `book` settings of
 #   `../shared/papers/egraff_models_setup.md`, sized there for ten CPU-minutes on aspirin and
 #   measured here at 41-45 minutes (TorchMD-Net 84) on one shared core, all curves still
-#   falling. Our Equiformer's 40 epochs, meant as the same budget, took 3.6 hours: about three
-#   times the others' CPU time, so its row is not an equal-budget comparison. Our errors are
+#   falling. Our Equiformer's 40 epochs, meant as the same budget, took 3.6 hours (about 1.2
+#   without the slowdown explained under Table 4): more than the others' CPU time, so its row
+#   is not an equal-budget comparison. Our errors are
 #   several times the paper's, and a ranking of under-trained models is a ranking of how fast
 #   each learns on a CPU, not of what each can reach. The `paper` profile holds MDBENCHGNN's
 #   settings for a GPU.
@@ -177,6 +178,15 @@ display(Markdown("\n".join(lines)))
 # stops early (every patience is at least its epochs). Our copy of the paper does not hold
 # Table 4's numbers legibly, so the paper's are not shown; its text reports TorchMD-Net
 # fastest in inference and MACE and TorchMD-Net cheapest per epoch.
+#
+# **These times are upper bounds.** Every stored run trained in a Dask worker, and Dask set
+# `MALLOC_TRIM_THRESHOLD_=65536` there, which makes glibc unmap and fault in again every large
+# freed array (fixed since in `mlffkit.experiments.distributed`). Measured on our Equiformer,
+# that made a training step 2.9x slower (2.1 against 0.72 s for a batch of eight aspirins).
+# The other trainers ran as subprocesses of those workers and inherited the setting, by
+# factors not measured, so the ratios between models in the first half of the table are
+# uncertain by up to that much. Our Equiformer's MD speed matches a plain process's
+# (17 steps/s here and in `benchmarks/models.py`).
 
 # %% tags=["hide-input"]
 cost = eb.timing(errors, result.tables["settings"])

@@ -341,8 +341,8 @@ SWEEP = register(Experiment(
     profiles={"smoke": _sweep_profile("smoke", models=["equiformer"],
                                       systems=["md17/ethanol", "acac"]),
               # the CPU budget so far (40-85 min of training per model on one shared core,
-              # Equiformer 3.6 h): aspirin, the six models; the other systems are not stored
-              # yet (coverage() lists them)
+              # Equiformer 3.6 h, all in Dask workers slowed by their malloc setting): aspirin,
+              # the six models; the other systems are not stored yet (coverage() lists them)
               "book": _sweep_profile("book", systems=["md17/aspirin"]),
               "paper": _sweep_profile("paper")},
 ))

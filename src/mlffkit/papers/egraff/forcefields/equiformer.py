@@ -6,8 +6,9 @@
 5000 epochs); AdamW's weight decay of 1e-6 is not applied (Adam). ``book`` is
 ``equiformer_book`` trained for 40 epochs. That was sized to the 40-85 CPU-minutes the
 other five models' book settings took on aspirin, from a 10-epoch trial; the stored 40-epoch
-run took 3.6 h on one shared core (217 min, ``train_s`` 13,014 s), so Table 4 does not compare
-equal budgets: our Equiformer had about three times the others' CPU time.
+run took 3.6 h on one shared core (``train_s`` 13,014 s), in a Dask worker whose malloc
+setting (fixed since, :mod:`mlffkit.experiments.distributed`) made each step about 3x slower:
+about 1.2 h of training in a plain process, still more than the others' budget.
 
 Training runs in this process (device-agnostic: :func:`mlffkit.runtime.default_device`); the
 checkpoint is an mlffkit checkpoint and the calculator :class:`mlffkit.md.MLFFCalculator`.
