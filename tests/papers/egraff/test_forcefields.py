@@ -69,6 +69,27 @@ def test_train_refuses_unlabelled_frames_and_full_folders(mirror, tmp_path):
     assert (tmp_path / "b" / "keep.txt").read_text() == "results"
 
 
+def test_trained_reuses_a_finished_training_and_redoes_anything_else(mirror, tmp_path,
+                                                                     monkeypatch):
+    train, val, _ = _frames(mirror)
+    folder = tmp_path / "equiformer"
+    first = ff.trained("equiformer", train, val, folder, profile="smoke", seed=1)
+    calls = []
+    real_train = ff.train
+    monkeypatch.setattr(ff, "train", lambda *a, **k: calls.append(k) or real_train(*a, **k))
+    again = ff.trained("equiformer", train, val, folder, profile="smoke", seed=1)
+    assert calls == [] and again.seconds == first.seconds   # the same model, not retrained
+    # other settings or other frames: trained again in the folder
+    ff.trained("equiformer", train, val, folder, profile="smoke", seed=2)
+    ff.trained("equiformer", train[:10], val, folder, profile="smoke", seed=2)
+    assert len(calls) == 2
+    assert json.loads((folder / ff.MANIFEST).read_text())["n_train"] == 10
+    # a training killed midway (no manifest) is cleared and redone
+    (folder / ff.MANIFEST).unlink()
+    ff.trained("equiformer", train, val, folder, profile="smoke", seed=2)
+    assert len(calls) == 3 and (folder / ff.MANIFEST).exists()
+
+
 def _rotation(seed):
     q = np.random.default_rng(seed).normal(size=4)
     a, b, c, d = q / np.linalg.norm(q)

@@ -7,7 +7,9 @@ sweep ``egraff_models`` that gathers them. A run:
 
 1. trains ``model`` through :mod:`.forcefields` at its ``training`` profile on EGraFFBench's
    training split (``egraff/<system>/train``, the first ``n_train`` frames) with its
-   validation split, in a temporary folder;
+   validation split, in :func:`model_dir` (kept, and reused by a later run with the same
+   training inputs, e.g. after a change to the simulations or metrics; ``smoke``: a
+   temporary folder);
 2. predicts the first ``n_test`` test frames: energy and force MAE (forces per component, as
    every model's own trainer reports them) beside the two trivial predictors (zero forces, the
    training mean energy), and the seconds per ASE call;
@@ -38,6 +40,7 @@ LiPS20 and GeTe are not wired yet (their training splits are not in the mirror).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +211,16 @@ def _ensemble_runs(c: ModelRunConfig, calc, edges) -> tuple[list[dict], dict]:
     return runs, series
 
 
+def model_dir(c: ModelRunConfig) -> Path:
+    """Where a run of ``c`` keeps its trained model:
+    ``<cache>/egraff_models/<model>/<system>/<training>-n<train>-<val>-seed<seed>`` under
+    :func:`mlffkit.data.registry.cache_dir` (``$XDG_CACHE_HOME/mlffkit``)."""
+    from mlffkit.data.registry import cache_dir
+
+    return (cache_dir() / "egraff_models" / c.model / c.system.replace("/", "-")
+            / f"{c.training}-n{c.n_train}-{c.n_val}-seed{c.seed}")
+
+
 def run_model(c: ModelRunConfig) -> Result:
     """Train, test and simulate one model on one system (see the module docstring)."""
     from threadpoolctl import threadpool_limits
@@ -220,10 +233,11 @@ def run_model(c: ModelRunConfig) -> Result:
     train, val, test = _split(c)
     m = metrics.BOOK
     edges = uniform_bin_edges(m.hr_max_A, m.hr_bin_A)
-    with torch_threads(c.threads), threadpool_limits(c.threads), \
-            tempfile.TemporaryDirectory(prefix="egraff_model_") as tmp:
-        trained = forcefields.train(c.model, train, val, Path(tmp) / c.model,
-                                    profile=c.training, system=c.system, seed=c.seed)
+    with torch_threads(c.threads), threadpool_limits(c.threads), contextlib.ExitStack() as stack:
+        folder = (Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="egraff_model_")))
+                  / c.model if c.training == "smoke" else model_dir(c))
+        trained = forcefields.trained(c.model, train, val, folder, profile=c.training,
+                                      system=c.system, seed=c.seed)
         calc = forcefields.calculator(trained)
         try:
             energy, forces, seconds = metrics.evaluate(calc, test.numbers,

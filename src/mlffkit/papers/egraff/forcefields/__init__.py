@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -42,7 +43,7 @@ from mlffkit.files import atomic_write_text
 from mlffkit.registries import Registry
 
 __all__ = ["FORCEFIELDS", "ForceField", "MissingPackageError", "TrainedModel", "TrainingError",
-           "calculator", "load", "train"]
+           "calculator", "load", "train", "trained"]
 
 #: model name -> its :class:`ForceField` class
 FORCEFIELDS: Registry[type["ForceField"]] = Registry("force field")
@@ -181,6 +182,26 @@ def train(model: str, train_frames, val_frames, directory, profile: str = "book"
                     data=dict(train=train_frames.digest(), val=val_frames.digest()))
     atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=1))
     return load(directory)
+
+
+def trained(model: str, train_frames, val_frames, directory, profile: str = "book",
+            system: str | None = None, **overrides: Any) -> TrainedModel:
+    """The model :func:`train` would give, reused from ``directory`` when that folder holds
+    a finished training of the same model and settings on the same frames (its manifest
+    says so: settings, and the digests of the training and validation frames); otherwise
+    ``directory`` (an unfinished or different training, e.g. one killed midway) is emptied
+    and the model trained there. ``seconds`` is the original training's."""
+    directory = Path(directory)
+    if (directory / MANIFEST).exists():
+        m = json.loads((directory / MANIFEST).read_text())
+        settings = FORCEFIELDS[model]().settings(profile, system, **overrides).as_dict()
+        if (m.get("model"), m.get("settings"), m.get("data")) == (
+                model, json.loads(json.dumps(settings)),
+                dict(train=train_frames.digest(), val=val_frames.digest())):
+            return load(directory)
+    if directory.exists():
+        shutil.rmtree(directory)
+    return train(model, train_frames, val_frames, directory, profile, system, **overrides)
 
 
 def load(directory) -> TrainedModel:
