@@ -151,6 +151,14 @@ def test_paper_tables_hold_3bpa_and_acetylacetone():
         return row["value"].iloc[0]
 
     assert value("Table 5", "acac", "MACE", "ev", 600) == 2.215
+    zero_shot = paper[paper["table"].isin(["Table 18", "Table 19"])]
+    assert len(zero_shot) == 88   # 4 molecules x 6 models x 2 metrics x 2 tables, less 8 "-"
+    assert zero_shot.query("model == 'Equiformer' and molecule == 'ethanol'").empty
+    row = zero_shot.query("table == 'Table 18' and model == 'MACE' and molecule == 'aspirin'"
+                          " and metric == 'ev'")
+    assert (row["value"].iloc[0], row["std"].iloc[0]) == (21881, 12.11)
+    assert zero_shot.query("table == 'Table 19' and model == 'BOTNet' and molecule == "
+                           "'naphthalene' and metric == 'wf'")["value"].iloc[0] == 21.228
     assert value("Table 5", "3bpa", "Equiformer", "fv", 300) == 0.7089
     assert value("Table 6", "3bpa", "Equiformer", "jsd", 600) == 1.053
     assert value("Table 6", "acac", "TorchMD-Net", "wf", 600) == 29.626

@@ -188,15 +188,12 @@ def _trajectory_runs(c: ModelRunConfig, test, calc, edges) -> tuple[list[dict], 
     return runs, {**series, "start_frames": np.asarray(starts)}
 
 
-def _ensemble_runs(c: ModelRunConfig, calc, edges) -> tuple[list[dict], dict]:
-    """At each temperature of :data:`ENSEMBLES`: runs from ``n_starts`` random frames of that
-    reference set (seeded by ``c.seed``), scored against the whole set. Series are stored as
-    ``<T>K.<name>`` (e.g. ``600K.hr``)."""
-    from mlffkit import data
-
+def ensemble_runs(c: ModelRunConfig, calc, edges, references) -> tuple[list[dict], dict]:
+    """For each ``(reference frames, Ensemble)`` of ``references``: runs from ``n_starts``
+    random frames of that set (seeded by ``c.seed``) at its temperature and time step, scored
+    against the whole set. Series are stored as ``<T>K.<name>`` (e.g. ``600K.hr``)."""
     runs, series = [], {}
-    for ensemble in ENSEMBLES[c.system]:
-        reference = data.load(ensemble.frames)
+    for reference, ensemble in references:
         starts = np.sort(np.random.default_rng(c.seed).choice(len(reference), c.n_starts,
                                                               replace=False))
         scoring = metrics.scoring(reference, np.arange(len(reference)), edges, ensemble.dt_fs,
@@ -221,18 +218,18 @@ def model_dir(c: ModelRunConfig) -> Path:
             / f"{c.training}-n{c.n_train}-{c.n_val}-seed{c.seed}")
 
 
-def run_model(c: ModelRunConfig) -> Result:
-    """Train, test and simulate one model on one system (see the module docstring)."""
+@contextlib.contextmanager
+def trained_model(c: ModelRunConfig, train, val):
+    """``(trained model, its ASE calculator)`` for ``c``'s training inputs, with ``c.threads``
+    threads: the model kept in :func:`model_dir` (trained there unless a run with the same
+    inputs left it), or for ``smoke`` training one trained in a temporary folder; the
+    calculator is closed afterwards."""
     from threadpoolctl import threadpool_limits
 
-    from mlffkit.metrics import uniform_bin_edges
     from mlffkit.runtime import torch_threads
 
     from . import forcefields
 
-    train, val, test = _split(c)
-    m = metrics.BOOK
-    edges = uniform_bin_edges(m.hr_max_A, m.hr_bin_A)
     with torch_threads(c.threads), threadpool_limits(c.threads), contextlib.ExitStack() as stack:
         folder = (Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="egraff_model_")))
                   / c.model if c.training == "smoke" else model_dir(c))
@@ -240,16 +237,29 @@ def run_model(c: ModelRunConfig) -> Result:
                                       system=c.system, seed=c.seed)
         calc = forcefields.calculator(trained)
         try:
-            energy, forces, seconds = metrics.evaluate(calc, test.numbers,
-                                                       test.positions[:c.n_test])
-            if c.system in ENSEMBLES:
-                runs, series = _ensemble_runs(c, calc, edges)
-            else:
-                runs, series = _trajectory_runs(c, test, calc, edges)
+            yield trained, calc
         finally:
             getattr(calc, "close", lambda: None)()
-        settings = pd.DataFrame([{"setting": k, "value": repr(v)}
-                                 for k, v in trained.settings.items()])
+
+
+def run_model(c: ModelRunConfig) -> Result:
+    """Train, test and simulate one model on one system (see the module docstring)."""
+    from mlffkit.metrics import uniform_bin_edges
+
+    train, val, test = _split(c)
+    m = metrics.BOOK
+    edges = uniform_bin_edges(m.hr_max_A, m.hr_bin_A)
+    with trained_model(c, train, val) as (trained, calc):
+        energy, forces, seconds = metrics.evaluate(calc, test.numbers, test.positions[:c.n_test])
+        if c.system in ENSEMBLES:
+            from mlffkit import data
+
+            runs, series = ensemble_runs(c, calc, edges, [(data.load(e.frames), e)
+                                                          for e in ENSEMBLES[c.system]])
+        else:
+            runs, series = _trajectory_runs(c, test, calc, edges)
+    settings = pd.DataFrame([{"setting": k, "value": repr(v)}
+                             for k, v in trained.settings.items()])
     ref_e, ref_f = test.energy[:c.n_test], test.forces[:c.n_test]
     errors = {"model": c.model, "system": c.system, "n_train": len(train),
               "n_test": c.n_test,
@@ -320,15 +330,16 @@ class BenchmarkConfig(Config):
                 for s in self.systems for m in self.models]
 
 
-def sweep(c: BenchmarkConfig) -> Result:
-    """Every run of ``c`` (loaded, or computed and stored one by one), gathered."""
+def sweep(c: BenchmarkConfig, run_name: str = RUN.name) -> Result:
+    """Every run of ``c`` (loaded, or computed and stored one by one by the experiment
+    ``run_name``), gathered."""
     from tqdm.auto import tqdm
 
     from mlffkit.experiments.registry import run
 
     errors, runs, settings, arrays = [], [], [], {}
-    for unit in tqdm(c.units(), desc="egraff_models", unit="run"):
-        result = run(RUN.name, c.runs_profile, **unit.as_dict())
+    for unit in tqdm(c.units(), desc=run_name, unit="run"):
+        result = run(run_name, c.runs_profile, **unit.as_dict())
         errors.append(result.tables["errors"])
         runs.append(result.tables["runs"])
         settings.append(result.tables["settings"].assign(model=unit.model, system=unit.system))
