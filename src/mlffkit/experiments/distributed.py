@@ -9,7 +9,12 @@ the sweep then only loads. ``scheduler``:
 - ``"local"`` or ``"local:N"``: a ``LocalCluster`` of N single-threaded worker processes on
   this machine (default: one per core);
 - an address (``"tcp://host:8786"``): an existing cluster, e.g. one started by
-  ``dask-jobqueue`` on SLURM (``SLURMCluster(...).scheduler_address``).
+  ``dask-jobqueue`` on SLURM (``SLURMCluster(...).scheduler_address``). Give its workers
+  the Dask config that :func:`client_for` gives local ones (:data:`WORKER_ENVIRON`), a YAML
+  file in ``~/.config/dask/`` (or ``$DASK_CONFIG``) reading ``distributed: {nanny:
+  {pre-spawn-environ: {MALLOC_TRIM_THRESHOLD_: null}}}``: Dask's default makes torch
+  training about 3x slower. (The ``DASK_...`` environment-variable form lowercases the name
+  and does not override it.)
 
 Workers read and write the same results store (``MLFFKIT_RESULTS_DIR`` or the checkout's
 ``data/results``), so on a cluster it must be on a shared file system. Multi-GPU training of
