@@ -179,3 +179,12 @@ def test_epoch_history_averages_train_steps_and_keeps_val_rows():
     assert list(out["kind"]) == ["train", "val", "train", "val"]
     assert list(out["step"]) == [4, 4, 6, 6] and list(out["loss"]) == [2.0, 9.0, 2.0, 7.0]
     assert list(out["time"]) == [13.0, 14.0, 16.0, 17.0] and list(out.columns) == list(log.columns)
+
+
+def test_equiformer_sweep_reads_only_molecules_with_every_run_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))   # an empty store
+    monkeypatch.setenv("MLFFKIT_NO_COMPUTE", "1")               # nothing may be trained
+    sweep, todo = frames_md17.equiformer_sweep("book")
+    assert sweep is None
+    assert todo == {m: 15 for m in frames_md17.EQUIFORMER_RUNS["molecules"]}
+    assert frames_md17.equiformer_sweep("smoke") == (None, {})
