@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # EGraFFBench's six force fields on MD17: accuracy, cost and simulation (Tables 1–4)
+# # EGraFFBench's six force fields: accuracy, cost and simulation (Tables 1–6, 18–19)
 #
 # EGraFFBench {cite}`bihani2024egraffbench` trains six equivariant force fields — NequIP
 # {cite}`batzner2022nequip`, Allegro {cite}`musaelian2023allegro`, BOTNet
