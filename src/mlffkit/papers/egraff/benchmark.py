@@ -242,6 +242,11 @@ def trained_model(c: ModelRunConfig, train, val):
             getattr(calc, "close", lambda: None)()
 
 
+def settings_table(trained) -> pd.DataFrame:
+    """A trained model's settings as a ``setting``/``value`` table (values as ``repr``)."""
+    return pd.DataFrame([{"setting": k, "value": repr(v)} for k, v in trained.settings.items()])
+
+
 def run_model(c: ModelRunConfig) -> Result:
     """Train, test and simulate one model on one system (see the module docstring)."""
     from mlffkit.metrics import uniform_bin_edges
@@ -258,8 +263,6 @@ def run_model(c: ModelRunConfig) -> Result:
                                                           for e in ENSEMBLES[c.system]])
         else:
             runs, series = _trajectory_runs(c, test, calc, edges)
-    settings = pd.DataFrame([{"setting": k, "value": repr(v)}
-                             for k, v in trained.settings.items()])
     ref_e, ref_f = test.energy[:c.n_test], test.forces[:c.n_test]
     errors = {"model": c.model, "system": c.system, "n_train": len(train),
               "n_test": c.n_test,
@@ -278,7 +281,7 @@ def run_model(c: ModelRunConfig) -> Result:
     return Result(tables={"errors": pd.DataFrame([errors]),
                           "runs": pd.DataFrame([{"model": c.model, "system": c.system, **r}
                                                 for r in runs]),
-                          "settings": settings},
+                          "settings": settings_table(trained)},
                   arrays=arrays)
 
 

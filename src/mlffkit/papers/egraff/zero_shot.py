@@ -89,8 +89,7 @@ def run_zero_shot(c: ZeroShotConfig) -> Result:
         tables={"errors": pd.DataFrame([errors]),
                 "runs": pd.DataFrame([{"model": c.model, "system": c.system,
                                        "target": c.target, **r} for r in runs]),
-                "settings": pd.DataFrame([{"setting": k, "value": repr(v)}
-                                          for k, v in trained.settings.items()])},
+                "settings": eb.settings_table(trained)},
         arrays={**series, "hr_bin_edges": edges,
                 "force_abs_error": np.abs(forces - test.forces).mean(axis=(1, 2))})
 
