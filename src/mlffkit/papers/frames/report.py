@@ -51,7 +51,7 @@ def _setting(params: dict) -> str:
 
 
 def _table1(name: str, paper: pd.DataFrame | None, result=None) -> tuple[str, str]:
-    result = result or _load(name)
+    result = _load(name) if result is None else result
     runs, params = result.tables["runs"], result.record["params"]
     directions = (fa.paper_directions(paper, "force_mae", params["molecules"])
                   if paper is not None else None)
