@@ -309,11 +309,13 @@ else:
     table1(eq_runs, eq_params,
            models=["Equiformer", "Equiformer + 2 Frames", "Equiformer + 3 Frames"])
     wall = (eq_runs.groupby(["molecule", "label"], sort=False)["train_s"].mean() / 60)
+    display(Markdown("**Did the runs learn their primary targets?**"),
+            fm.primary_check(eq_runs, eq_params).round(1))
     display(Markdown("**Training time per run** (minutes, mean over seeds; one shared CPU "
-                     f"core; {eq_runs['train_s'].sum() / 3600:.1f} CPU-hours in all). Ethanol's runs "
-                     "trained in Dask workers whose malloc setting (fixed since) made steps "
-                     "slower, about 3x for an aspirin batch (`benchmarks/dask_worker.py`): "
-                     "their times are upper bounds."),
+                     f"core; {eq_runs['train_s'].sum() / 3600:.1f} CPU-hours in all). "
+                     "Ethanol's runs trained in Dask workers whose malloc setting (fixed since) "
+                     "made steps slower, about 3x for an aspirin batch "
+                     "(`benchmarks/dask_worker.py`): their times are upper bounds."),
             wall.unstack("molecule").round(1))
     eq_aux = ft.aux_check(eq_runs)
     display(Markdown("**Did the auxiliary head learn?**"),
