@@ -95,8 +95,8 @@ POTS = [*params["potentials"], em.SHIFTED]
 COLORS = {"mmff94": "#2ca02c", "gfn2-xtb": "#1f77b4", em.SHIFTED: "#7f7f7f"}
 NAMES = {"aspirin": "Aspirin", "ethanol": "Ethanol", "naphthalene": "Naphthalene",
          "salicylic_acid": "Salicylic acid"}
-paper = em.paper_tables(book_file("egraff/paper_tables.csv")).query(
-    "molecule in @MOLS and table in ['Table 1', 'Table 2', 'Table 3']")   # MD17's tables
+paper = em.paper_tables(book_file("egraff/paper_tables.csv"),
+                        tables=["Table 1", "Table 2", "Table 3"]).query("molecule in @MOLS")
 PAPER_MODELS = list(dict.fromkeys(paper["model"]))
 
 # %% [markdown]

@@ -88,7 +88,7 @@ errors = errors.assign(label=errors["model"].map(eb.LABELS),
                        molecule=errors["system"].str.split("/").str[-1])
 runs = runs.assign(label=runs["model"].map(eb.LABELS),
                    molecule=runs["system"].str.split("/").str[-1])
-paper = em.paper_tables(book_file("egraff/paper_tables.csv"))
+paper = em.paper_tables(book_file("egraff/paper_tables.csv"), tables="all")  # each use filters
 # systems with a test trajectory (MD17, xtb-md17) and with sampled test frames (3BPA, acac)
 sampled_systems = [s for s in errors["system"].unique() if s in eb.ENSEMBLES]
 trajectory_systems = [s for s in errors["system"].unique() if s not in eb.ENSEMBLES]

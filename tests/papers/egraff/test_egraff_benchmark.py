@@ -138,7 +138,7 @@ def test_paper_tables_hold_3bpa_and_acetylacetone():
     from mlffkit.chapters import book_file
     from mlffkit.papers.egraff import metrics
 
-    paper = metrics.paper_tables(book_file("egraff/paper_tables.csv"))
+    paper = metrics.paper_tables(book_file("egraff/paper_tables.csv"), tables="all")
     table1 = benchmark.paper_table1(paper).set_index(["system", "model"])
     assert table1.loc[("acac", "NequIP"), "force_mae_meV_A"] == 4.59
     assert table1.loc[("3bpa", "TorchMD-Net"), "energy_mae_meV"] == 3.0
@@ -173,3 +173,19 @@ def test_coverage_names_every_table1_cell():
     assert table.loc["gete", "TorchMD-Net"] == "no training data"
     assert set(table.to_numpy().ravel()) == {"stored", "to run", "no training data",
                                              "not wired"}
+
+
+def test_paper_tables_reads_only_the_named_tables():
+    from mlffkit.chapters import book_file
+    from mlffkit.papers.egraff import metrics
+
+    path = book_file("egraff/paper_tables.csv")
+    everything = metrics.paper_tables(path, tables="all")
+    md17 = metrics.paper_tables(path, tables=["Table 2", "Table 3"])
+    assert set(md17["table"]) == {"Table 2", "Table 3"}
+    # Table 19 shares Table 2's metric names: the filter is what keeps them apart
+    assert {"Table 19", "Table 2"} <= set(everything["table"])
+    assert len(md17) < len(everything)
+    assert set(metrics.paper_tables(path, tables="Table 1")["table"]) == {"Table 1"}
+    with pytest.raises(ValueError, match="Table 99"):
+        metrics.paper_tables(path, tables=["Table 99"])

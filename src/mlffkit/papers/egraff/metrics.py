@@ -665,6 +665,18 @@ def implied_energy_error(ev: float, energy_eV: float) -> float:
     return float(np.min(np.abs(roots)))
 
 
-def paper_tables(path) -> pd.DataFrame:
-    """EGraFFBench's transcribed MD17 numbers (``book/egraff/paper_tables.csv``)."""
-    return pd.read_csv(path)
+def paper_tables(path, tables) -> pd.DataFrame:
+    """EGraFFBench's transcribed numbers (``book/egraff/paper_tables.csv``), the rows of
+    ``tables`` only (e.g. ``["Table 1", "Table 2"]``, or ``"all"``).
+
+    The tables share molecules, models and metric names (Table 2's JSD on MD17 and Table 19's
+    on benzene-from-MD17 alike), so a reader names the tables it compares with: reading every
+    row and filtering by molecule mixes them."""
+    frame = pd.read_csv(path)
+    if isinstance(tables, str) and tables == "all":
+        return frame
+    tables = [tables] if isinstance(tables, str) else list(tables)
+    unknown = sorted(set(tables) - set(frame["table"]))
+    if unknown:
+        raise ValueError(f"no rows for {unknown} in {path}; transcribed: {sorted(set(frame['table']))}")
+    return frame[frame["table"].isin(tables)].reset_index(drop=True)
