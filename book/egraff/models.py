@@ -69,7 +69,7 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from mlffkit.experiments import NotebookParameters, registry
-from mlffkit.papers.egraff import benchmark as eb, metrics as em
+from mlffkit.papers.egraff import benchmark as eb, figures as efig, metrics as em
 from mlffkit.plotting import use_book_style
 
 use_book_style()
@@ -313,6 +313,30 @@ for (ax_hr, ax_rmsd), system in zip(axes, trajectory_systems):
     ax_hr.legend(fontsize=7)
     ax_rmsd.legend(fontsize=7)
 plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Summary figures (the paper's Figures 4, 6 and 7)
+#
+# Figure 4: the geometric means of EV and FV over each run, per model, with a bootstrap 95%
+# interval over the five runs. Figure 6: every metric of a system in percent of its largest
+# value over the models (lower is better on every axis). Figure 7: pairs of related metrics,
+# each divided by its largest value over every model and system. The training times are the
+# Table 4 upper bounds (see there); EV and FV exist only for systems with a test trajectory.
+
+# %% tags=["hide-input"]
+overview = efig.summary(result.tables["errors"], result.tables["runs"], result.tables["settings"])
+efig.violations(result.tables["runs"][result.tables["runs"]["system"].isin(trajectory_systems)])
+plt.show()
+percent = efig.normalised(overview, scale=100)
+fig, radar_axes = plt.subplots(1, overview["system"].nunique(), squeeze=False,
+                               subplot_kw={"projection": "polar"},
+                               figsize=(5.5 * overview["system"].nunique(), 5))
+for ax, system in zip(radar_axes[0], overview["system"].unique()):
+    efig.radar(percent, ax, system)
+radar_axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.15, 1.05), fontsize=8)
+plt.show()
+efig.pairs(efig.normalised(overview, by=None))
 plt.show()
 
 # %% [markdown]
