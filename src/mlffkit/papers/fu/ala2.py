@@ -33,14 +33,13 @@ import pandas as pd
 import torch
 
 from mlffkit import reference
-from mlffkit.experiments.config import Config, param
-from mlffkit.experiments.registry import (SEED, Experiment, Param, names_from, positive,
-                                          register)
-from mlffkit.models import PRESETS
+from mlffkit.experiments.config import param
+from mlffkit.experiments.registry import Experiment, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import process_map, torch_threads
 
-from .md17 import check_epochs, held_out_errors, positive_ints
+from .config import FuConfig, check_epochs
+from .md17 import held_out_errors
 from .protocol import PROTOCOLS
 
 SET = "openmm-ala2"
@@ -48,20 +47,8 @@ REFERENCE_POTENTIAL = ("openmm", "amber (ASE)")
 
 
 @dataclass(frozen=True)
-class FuAla2Config(Config):
-    models: tuple = param(names_from(PRESETS))
-    epochs: tuple = param(Param(list, check=positive_ints))  # one per model
+class FuAla2Config(FuConfig):
     n_train: int = param(positive())       # training + validation frames
-    n_test: int = param(positive())
-    lr: float = param(positive())
-    batch_size: int = param(positive())
-    starts: int = param(positive())
-    md_ps: float = param(positive())
-    speed_steps: int = param(positive())
-    seed: int = param(SEED)
-    threads: int = param(positive())
-    workers: int = param(positive())
-    progress: bool = param()
 
 
 BOOK = FuAla2Config(models=("schnet_book", "painn_book"), epochs=(60, 40), n_train=1000,

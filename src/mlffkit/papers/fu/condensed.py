@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mlffkit.experiments.config import Config, param
-from mlffkit.experiments.registry import SEED, Param, names_from, positive
-from mlffkit.models import PRESETS
+from mlffkit.experiments.config import param
+from mlffkit.experiments.registry import Param
 from mlffkit.results import Result
 from mlffkit.runtime import process_map, torch_threads
 
-from .md17 import check_epochs, held_out_errors, positive_ints
+from .config import FuConfig, check_epochs, positive_ints
+from .md17 import held_out_errors
 from .protocol import PROTOCOLS, simulate_starts, steps_per_second
 
 RDF_EDGES = np.linspace(1e-6, 6.0, 501)
@@ -38,20 +38,8 @@ M2_PER_S = 1e-5           # Å²/fs -> m²/s
 
 
 @dataclass(frozen=True)
-class CondensedConfig(Config):
-    models: tuple = param(names_from(PRESETS))
-    epochs: tuple = param(Param(list, check=positive_ints))  # one per model
+class CondensedConfig(FuConfig):
     sizes: tuple = param(Param(list, check=positive_ints))   # training + validation frames
-    n_test: int = param(positive())
-    lr: float = param(positive())
-    batch_size: int = param(positive())
-    starts: int = param(positive())
-    md_ps: float = param(positive())
-    speed_steps: int = param(positive())
-    seed: int = param(SEED)
-    threads: int = param(positive())
-    workers: int = param(positive())
-    progress: bool = param()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from mlffkit.results import Result
 
 from . import condensed
 from .condensed import CondensedConfig
-from .md17 import check_epochs
+from .config import check_epochs
 
 DATASET = "egraff/lips/val"
 LIPS = condensed.CondensedPhase(protocol="lips", pairs=(None,), threshold=1.0, diffusing="Li")

@@ -25,32 +25,17 @@ import pandas as pd
 import torch
 
 from mlffkit import data
-from mlffkit.experiments.config import Config, param
-from mlffkit.experiments.registry import (SEED, Experiment, Param, names_from, positive,
-                                          register)
-from mlffkit.models import PRESETS
+from mlffkit.experiments.config import param
+from mlffkit.experiments.registry import Experiment, Param, names_from, positive, register
 from mlffkit.results import Result
 from mlffkit.runtime import process_map, torch_threads
 
+from .config import FuConfig, check_epochs
 from .protocol import HR_EDGES, PROTOCOLS, hr_of, simulate_molecule, steps_per_second
 
 MOLECULES = ("aspirin", "ethanol", "naphthalene", "salicylic_acid")
 #: the rows of Fu's Table 3 (the paper's force MAE is per component, as ours)
 TABLE3_METRICS = ("force_mae", "stability_ps", "hr_mae", "fps")
-
-
-def check_epochs(c) -> None:
-    """One epoch count per model (a one-line error before anything is computed)."""
-    if len(c.epochs) != len(c.models):
-        raise ValueError(f"epochs gives {len(c.epochs)} values for {len(c.models)} models: "
-                         "give one per model, in the order of models")
-
-
-def positive_ints(values) -> str | None:
-    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                             for v in values):
-        return "expected a non-empty list of positive ints"
-    return None
 
 
 def _fractions(values) -> str | None:
@@ -68,25 +53,16 @@ def _positive_numbers(values) -> str | None:
 
 
 @dataclass(frozen=True)
-class FuMD17Config(Config):
-    models: tuple = param(names_from(PRESETS))
+class FuMD17Config(FuConfig):
+    """:class:`.config.FuConfig` (one task per molecule and model; Fu: 300 ps per run), the
+    molecules and splits, early checkpoints and the NVE time-step scan."""
+
     molecules: tuple = param(names_from(MOLECULES))
     n_train: int = param(positive())
     n_val: int = param(positive())
-    n_test: int = param(positive())
-    epochs: tuple = param(Param(list, check=positive_ints))  # one per model
-    lr: float = param(positive())
-    batch_size: int = param(positive())
-    starts: int = param(positive())          # simulations per model and molecule (Fu: 5)
-    md_ps: float = param(positive())         # simulated time per run (Fu: 300 ps)
-    speed_steps: int = param(positive())     # single-replica steps timed for steps/s
     checkpoints: tuple = param(Param(list, check=_fractions))  # also score at these fractions
     nve_dts: tuple = param(Param(list, check=_positive_numbers))  # NVE time steps (fs)
     nve_ps: float = param(positive())       # NVE time per run
-    seed: int = param(SEED)
-    threads: int = param(positive())        # torch threads per process
-    workers: int = param(positive())        # processes, one (molecule, model) task each
-    progress: bool = param()
 
 
 BOOK = FuMD17Config(

@@ -29,7 +29,7 @@ from mlffkit.results import Result
 
 from . import condensed
 from .condensed import RDF_EDGES, CondensedConfig, diffusion_window, split  # noqa: F401
-from .md17 import check_epochs
+from .config import check_epochs
 
 SET = "openmm-water"
 WATER = condensed.CondensedPhase(protocol="water", pairs=(("O", "O"), ("H", "H"), ("H", "O")),
