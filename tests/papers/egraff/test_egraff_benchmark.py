@@ -189,3 +189,17 @@ def test_paper_tables_reads_only_the_named_tables():
     assert set(metrics.paper_tables(path, tables="Table 1")["table"]) == {"Table 1"}
     with pytest.raises(ValueError, match="Table 99"):
         metrics.paper_tables(path, tables=["Table 99"])
+
+
+def test_literature_table_sets_the_papers_values_beside_the_quoted_ones():
+    from mlffkit.chapters import book_file
+    from mlffkit.papers.egraff import metrics
+
+    paper = metrics.paper_tables(book_file("egraff/paper_tables.csv"), tables=["Table 1", "Table 17"])
+    t = benchmark.literature_table(paper).set_index(["molecule", "model", "metric"])
+    row = t.loc[("aspirin", "Equiformer", "force_mae")]
+    assert row["EGraFFBench"] == 15.29 and row["Liao & Smidt (2023)"] == 7.2
+    assert row["vs_best_quoted"] == pytest.approx(15.29 / 7.2)
+    nequip = t.loc[("aspirin", "NequIP", "force_mae")]   # three sources: the lowest is Fu's
+    assert nequip["vs_best_quoted"] == pytest.approx(13.89 / 2.3)
+    assert np.isnan(t.loc[("lips", "NequIP", "force_mae"), "EGraFFBench"])  # LiPS: not in Table 1 here

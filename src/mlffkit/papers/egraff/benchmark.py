@@ -429,6 +429,22 @@ def paper_table1(paper: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
+def literature_table(paper: pd.DataFrame) -> pd.DataFrame:
+    """Table 17: for every (molecule, model, metric) the paper quotes a literature value for,
+    EGraFFBench's own value (Table 1), each quoted source's value and ``vs_best_quoted``, the
+    ratio of EGraFFBench's value to the lowest quoted one (above 1: the paper's model is worse
+    than the literature's)."""
+    quoted = paper[paper["table"] == "Table 17"].assign(
+        source=lambda t: t["source"].str.split("quoting ").str[-1])
+    wide = quoted.pivot_table(index=["molecule", "model", "metric"], columns="source",
+                              values="value", sort=False)
+    own = paper[paper["table"] == "Table 1"].set_index(["molecule", "model", "metric"])["value"]
+    wide.insert(0, "EGraFFBench", own.reindex(wide.index))
+    literature = wide.drop(columns="EGraFFBench")
+    wide["vs_best_quoted"] = wide["EGraFFBench"] / literature.min(axis=1)
+    return wide.reset_index()
+
+
 def rank_agreement(errors: pd.DataFrame, arrays: dict, paper: pd.DataFrame, *,
                    n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per system and target (energy, force): Spearman's ρ between our models' test MAEs and
