@@ -25,6 +25,13 @@ def test_smoke_benchmark_scores_every_pool_and_method(compute_allowed):
     training = result.tables["training"]
     assert list(training["steps"] > 0) == [True, True]
     assert (training["zero_force_baseline"] > 0).all()
+    # TTT's own loss before and after, and the label-free learning-rate scan
+    ttt_rows = molecules[molecules["method"].str.startswith("ttt_")]
+    assert (ttt_rows["prior_loss_before"] > 0).all() and ttt_rows["prior_loss_after"].notna().all()
+    scan = result.tables["ttt_lr_scan"]
+    assert len(scan) == len(config.pools) * config.ttt_scan_molecules * len(benchmark.TTT_SCAN_LRS)
+    assert set(scan["lr"]) == set(benchmark.TTT_SCAN_LRS)
+    assert (scan["prior_loss_before"].dropna() > 0).all()
 
 
 def test_scoring_in_two_processes_gives_the_same_rows(compute_allowed):

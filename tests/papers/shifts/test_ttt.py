@@ -101,6 +101,23 @@ def test_ttt_undoes_a_planted_representation_shift(backbone):
     prior_after, ref_after = errors(result.model)
     assert ref_before > 0 and prior_after < 0.5 * prior_before, (prior_before, prior_after)
     assert ref_after < 0.5 * ref_before, (ref_before, ref_after)
+    # the result's own before/after losses are that objective over all the structures
+    assert result.loss_before == pytest.approx(prior_before, rel=1e-9)
+    assert result.loss_after == pytest.approx(prior_after, rel=1e-9)
+
+
+def test_prior_loss_in_batches_is_the_structure_weighted_mean():
+    from mlffkit.papers.shifts.ttt import prior_loss
+
+    model = tiny_model("painn").double()
+    items = labelled_by(model, structures(7), prior=False)   # any labels will do
+    model.train()
+    whole = prior_loss(model, items, TTTConfig(batch_size=32))
+    parts = [prior_loss(model, items[:4], TTTConfig(batch_size=32)),
+             prior_loss(model, items[4:], TTTConfig(batch_size=32))]
+    assert prior_loss(model, items, TTTConfig(batch_size=4)) == pytest.approx(
+        (4 * parts[0] + 3 * parts[1]) / 7, rel=1e-9)
+    assert whole > 0 and model.training   # the model's mode is left as it was
 
 
 def test_early_stop_on_patience_and_on_target():

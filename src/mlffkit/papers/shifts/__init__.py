@@ -24,7 +24,7 @@ from .priors import PRIORS, prior, train_sgdml
 from .refinement import RADII, neighbour_cutoff, predict_refined, refine_radius
 from .spectral import laplacian_spectrum, mean_spectrum, spectral_distance, spectral_distances
 from .ttt import (PriorObjective, TTTConfig, TTTResult, adapt, finetune_main, force_mae,
-                  pretrain_on_prior, prior_labels, test_time_train)
+                  prior_loss, pretrain_on_prior, prior_labels, test_time_train)
 
 __all__ = [
     "laplacian_spectrum", "mean_spectrum", "spectral_distance", "spectral_distances",
@@ -32,5 +32,5 @@ __all__ = [
     "swap_unseen_elements", "PRIORS", "prior", "train_sgdml", "RADII", "neighbour_cutoff",
     "refine_radius", "predict_refined",
     "TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
-    "finetune_main", "test_time_train", "adapt", "force_mae",
+    "finetune_main", "test_time_train", "adapt", "force_mae", "prior_loss",
 ]

@@ -43,7 +43,7 @@ from mlffkit.training.data import BatchLoader
 
 __all__ = ["TTTConfig", "TTTResult", "PriorObjective", "prior_labels", "pretrain_on_prior",
            "finetune_main", "test_time_train", "adapt", "force_mae", "frame_force_errors",
-           "train_with_prior", "zero_force_baseline"]
+           "train_with_prior", "zero_force_baseline", "prior_loss"]
 
 #: λ_F of the official pre-training and TTT loss (``force_coefficient``), with λ_E = 1.
 OFFICIAL_WEIGHTS = LossWeights(energy=1.0, forces=1000.0)
@@ -224,18 +224,39 @@ class TTTConfig:
 @dataclass
 class TTTResult:
     """The adapted copy of the model, the prior loss per step (``history``: ``step``,
-    ``prior_loss``, the loss of the minibatch before that step's update) and why it
-    stopped (``"steps"``, ``"patience"`` or ``"target"``)."""
+    ``prior_loss``, the loss of the minibatch before that step's update), why it stopped
+    (``"steps"``, ``"patience"`` or ``"target"``), and the prior loss over all the structures
+    before and after the adaptation (:func:`prior_loss`): ``loss_after < loss_before`` says
+    that TTT learned the task it was given, whatever it did to the main head's error."""
 
     model: torch.nn.Module
     history: pd.DataFrame
     stopped: str
+    loss_before: float = np.nan
+    loss_after: float = np.nan
 
     def calculator(self, **kwargs):
         """An ASE calculator of the adapted model (main head)."""
         from mlffkit.md import calculator
 
         return calculator(self.model, **kwargs)
+
+
+def prior_loss(model, structures: Sequence[AtomsData], config: TTTConfig = TTTConfig()) -> float:
+    """The test-time objective (the prior head's loss with ``config``'s weights and scales) over
+    all ``structures``, in batches of ``config.batch_size``, weighted by structure."""
+    objective = PriorObjective(config.weights, config.scales, energy_loss="l1", force_loss="l2")
+    structures = list(structures)
+    total, collate = 0.0, collate_as(model)
+    training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(structures), config.batch_size):
+            chunk = structures[start:start + config.batch_size]
+            total += len(chunk) * float(objective(model, collate(chunk), 0).loss.detach())
+    finally:
+        model.train(training)
+    return total / len(structures)
 
 
 def test_time_train(model, structures: Sequence[AtomsData], config: TTTConfig = TTTConfig()
@@ -297,7 +318,9 @@ def test_time_train(model, structures: Sequence[AtomsData], config: TTTConfig = 
             p.requires_grad_(flag)
         adapted.eval()
     history = pd.DataFrame({"step": np.arange(len(losses)), "prior_loss": losses})
-    return TTTResult(model=adapted, history=history, stopped=stopped)
+    return TTTResult(model=adapted, history=history, stopped=stopped,
+                     loss_before=prior_loss(model, structures, config),
+                     loss_after=prior_loss(adapted, structures, config))
 
 
 def adapt(model, structures: Iterable, prior, config: TTTConfig = TTTConfig(), **calc_kwargs):
