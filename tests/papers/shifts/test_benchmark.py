@@ -39,3 +39,16 @@ def test_scoring_in_two_processes_gives_the_same_rows(compute_allowed):
     two = experiments.run("shifts_benchmark", "smoke", pools=["test_id", "test_rings"],
                           workers=2)
     assert one.tables["molecules"].equals(two.tables["molecules"])
+
+
+def test_prior_and_reference_force_norms_are_per_frame_norms():
+    from mlffkit import reference
+    from mlffkit.papers.shifts.diagnostics import force_norm
+
+    member = benchmark.pool_members("test_id")[0]
+    table = benchmark.prior_and_reference_force_norms([("test_id", member)])
+    arrays = reference.load(benchmark.SET, member)
+    assert len(table) == len(arrays["forces"])
+    assert table["reference"].iloc[1] == force_norm(arrays["forces"][1])
+    assert table["prior"].iloc[1] == force_norm(arrays["mmff_forces"][1])
+    assert (table["prior"] != table["reference"]).all()   # two different potentials

@@ -243,6 +243,19 @@ def compute(c: ShiftsBenchmarkConfig) -> Result:
                           "summary": summary(molecules), "ttt_lr_scan": scan})
 
 
+def prior_and_reference_force_norms(members) -> pd.DataFrame:
+    """Per frame of each ``(pool, member)``: the force norm ``mean_i ||F_i||`` (eV/Å) of the
+    GFN2-xTB reference labels and of the MMFF94 prior's (the paper's Fig. 17: does the cheap
+    prior see which structures have large forces?)."""
+    rows = []
+    for pool, member in members:
+        arrays = generate.load(SET, member)
+        for k, (ref, prior) in enumerate(zip(arrays["forces"], arrays["mmff_forces"])):
+            rows.append({"pool": pool, "member": member, "frame": k,
+                         "reference": force_norm(ref), "prior": force_norm(prior)})
+    return pd.DataFrame(rows)
+
+
 def _symbol(z: int) -> str:
     from ase.data import chemical_symbols
 
