@@ -68,3 +68,18 @@ def test_predict_refined_uses_each_structures_radius():
             out = model(collate([structure], dtype=torch.float64), create_graph=False)
         np.testing.assert_allclose(f, out["forces"].detach().numpy(), rtol=0, atol=1e-12)
         assert row.distance_refined <= row.distance_trained + 1e-12
+
+
+def test_refined_radii_never_move_a_structure_away_from_the_training_spectrum():
+    """r* minimises the distance over the grid, so with the trained cutoff on the grid the
+    refined distance is at most the trained one, and equal when r* is the cutoff."""
+    from mlffkit.papers.shifts.refinement import refined_radii
+
+    structures = [random_molecule([6, 6, 8, 1, 1, 1, 1], seed=s) for s in range(6)]
+    reference = mean_spectrum(laplacian_spectrum(s, 4.0) for s in structures[:3])
+    table = refined_radii(structures, reference, cutoff=4.0, radii=(2.0, 3.0, 4.0, 5.0))
+    assert list(table["structure"]) == list(range(6))
+    assert (table["distance_refined"] <= table["distance_trained"] + 1e-12).all()
+    at_cutoff = table["r_star"] == 4.0
+    assert np.allclose(table.loc[at_cutoff, "distance_refined"],
+                       table.loc[at_cutoff, "distance_trained"])

@@ -23,7 +23,7 @@ from mlffkit.data.atoms import collate
 
 from .spectral import laplacian_spectrum, spectral_distance
 
-__all__ = ["RADII", "neighbour_cutoff", "refine_radius", "predict_refined"]
+__all__ = ["RADII", "neighbour_cutoff", "refine_radius", "refined_radii", "predict_refined"]
 
 #: The official MACE-OFF grid, ``np.linspace(3, 9, 10)`` Å.
 RADII = tuple(float(r) for r in np.linspace(3.0, 9.0, 10))
@@ -57,22 +57,33 @@ def refine_radius(structure, reference: np.ndarray, radii: Sequence[float] = RAD
     return float(radii[int(np.argmin(distances))]), distances
 
 
+def refined_radii(structures: Iterable, reference: np.ndarray, cutoff: float,
+                  radii: Sequence[float] = RADII) -> pd.DataFrame:
+    """One row per structure: its refined radius ``r_star`` and its spectral distance to
+    ``reference`` at the trained ``cutoff`` and at ``r*`` (the paper's Fig. 10 compares the
+    two). Geometry only: no model is needed to choose ``r*``."""
+    rows = []
+    for k, structure in enumerate(structures):
+        r_star, distances = refine_radius(structure, reference, radii)
+        rows.append({"structure": k, "r_star": r_star,
+                     "distance_trained": spectral_distance(
+                         laplacian_spectrum(structure, cutoff), reference),
+                     "distance_refined": float(distances.min())})
+    return pd.DataFrame(rows)
+
+
 def predict_refined(model, structures: Iterable, reference: np.ndarray,
                     radii: Sequence[float] = RADII) -> tuple[pd.DataFrame, list[np.ndarray]]:
     """Radius-refined predictions of ``model`` for ``structures`` (``AtomsData``): a table
-    (one row per structure: ``r_star``, the spectral distance at the model's cutoff and at
-    ``r*``, the energy in eV) and the forces (eV/Å) of each structure."""
+    (:func:`refined_radii` at the model's cutoff, and the energy in eV) and the forces (eV/Å)
+    of each structure."""
+    structures = list(structures)
+    table = refined_radii(structures, reference, model.cutoff, radii)
     dtype = next(model.parameters()).dtype
-    rows, forces = [], []
-    for k, structure in enumerate(structures):
-        r_star, distances = refine_radius(structure, reference, radii)
+    energies, forces = [], []
+    for structure, r_star in zip(structures, table["r_star"]):
         with neighbour_cutoff(model, r_star):
             out = model(collate([structure], dtype=dtype), forces=True, create_graph=False)
-        rows.append({"structure": k, "r_star": r_star,
-                     "distance_trained": spectral_distance(
-                         laplacian_spectrum(structure, model.cutoff), reference),
-                     "distance_refined": float(distances.min()),
-                     "energy": float(out["energy"][0].detach())})
+        energies.append(float(out["energy"][0].detach()))
         forces.append(out["forces"].detach().cpu().numpy().astype(np.float64))
-    return pd.DataFrame(rows), forces
-
+    return table.assign(energy=energies), forces
