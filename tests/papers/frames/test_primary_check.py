@@ -20,4 +20,5 @@ def test_baselines_are_the_trivial_predictors_on_the_test_frames():
     expected = 1e3 * np.abs(test.energy - frames.energy[split.train].mean()).mean()
     assert np.isclose(table["mean_energy_baseline_meV"], expected)
     assert table["force_mae_best"] == 0.5 * zero and not table["learned"]  # the worst run fails
+    assert table["forces_learned"] == "1 of 2" and table["energy_learned"] == "2 of 2"
     assert fm.primary_check(runs.iloc[:1], params).iloc[0]["learned"]

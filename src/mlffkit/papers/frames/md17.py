@@ -250,8 +250,10 @@ def no_aux_runs(sweep_params) -> pd.DataFrame:
 def primary_check(runs: pd.DataFrame, sweep_params) -> pd.DataFrame:
     """Did the runs learn their primary targets? Per molecule: the test energy and force MAE
     of the sweep's runs (best, median, worst) beside two trivial predictors on the same test
-    frames: the mean training energy, and zero forces (the mean force of a molecule). The
-    test frames do not depend on the variant or seed, only on the molecule."""
+    frames: the mean training energy, and zero forces (the mean force of a molecule); how many
+    runs beat each (``energy_learned``, ``forces_learned``: "k of n") and whether all beat
+    both (``learned``). The test frames do not depend on the variant or seed, only on the
+    molecule."""
     config = ft.sweep_config(RUN, sweep_params)
     rows = []
     for molecule, group in runs.groupby("molecule", sort=False):
@@ -265,8 +267,11 @@ def primary_check(runs: pd.DataFrame, sweep_params) -> pd.DataFrame:
             row[f"{name}_mae_best"] = float(group[column].min())
             row[f"{name}_mae_median"] = float(group[column].median())
             row[f"{name}_mae_worst"] = float(group[column].max())
-        row["learned"] = (row["energy_mae_worst"] < row["mean_energy_baseline_meV"]
-                          and row["force_mae_worst"] < row["zero_force_baseline_meV_A"])
+        beat_energy = int((group["energy_mae_meV"] < row["mean_energy_baseline_meV"]).sum())
+        beat_forces = int((group["force_mae_meV_A"] < row["zero_force_baseline_meV_A"]).sum())
+        row["energy_learned"] = f"{beat_energy} of {len(group)}"
+        row["forces_learned"] = f"{beat_forces} of {len(group)}"
+        row["learned"] = beat_energy == beat_forces == len(group)
         rows.append(row)
     return pd.DataFrame(rows)
 
