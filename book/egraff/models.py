@@ -448,13 +448,15 @@ display(Markdown(
 # spread of the benzene energies (what predicting their mean would score).
 
 # %% tags=["hide-input"]
-zs_pending = registry.missing("egraff_zero_shots", profile)
-if zs_pending and profile != "smoke":
-    display(Markdown(f"*Zero-shot runs not stored yet ({len(zs_pending)} of "
-                     f"{len(registry.resolve('egraff_zero_shots', profile).units())}): "
-                     "`mlffkit run egraff_zero_shots --profile book`.*"))
-else:
-    shots = registry.run("egraff_zero_shots", profile)
+if profile == "smoke":   # computed here
+    shots, zs_pending = registry.run("egraff_zero_shots", profile), []
+else:                    # what is stored; the rest trains in the background
+    shots, zs_pending = eb.stored_runs(registry.resolve("egraff_zero_shots", profile),
+                                       "egraff_zero_shot")
+if zs_pending:
+    display(Markdown("*Not stored yet: " + ", ".join(eb.LABELS[u.model] for u in zs_pending)
+                     + f" (`mlffkit run egraff_zero_shots --profile {profile}`).*"))
+if shots is not None:
     shot_errors = shots.tables["errors"].assign(label=lambda t: t["model"].map(eb.LABELS))
     zs_runs = shots.tables["runs"].groupby(["system", "model"], sort=False).agg(
         JSD=("jsd", "mean"), WF=("wf_percent", "mean"), hr_MAE=("hr_mae", "mean"),
@@ -463,6 +465,20 @@ else:
     display(zs_table[["force_mae_meV_A", "zero_force_baseline_meV_A", "energy_offset_meV",
                       "energy_mae_centred_meV", "energy_spread_baseline_meV", "JSD", "WF",
                       "hr_MAE", "stable"]].round(3))
+    zs_ratio = shot_errors["force_mae_meV_A"] / shot_errors["zero_force_baseline_meV_A"]
+    zs_stable = shots.tables["runs"]["stable"]
+    display(Markdown(
+        "The paper finds that on benzene \"all the models suffer very high errors in force and "
+        f"energy\". Ours, trained on aspirin ({len(shot_errors)} of {len(eb.MODELS)} models so "
+        f"far): force MAE {shot_errors['force_mae_meV_A'].min():.0f}–"
+        f"{shot_errors['force_mae_meV_A'].max():.0f} meV/Å, {zs_ratio.min():.2f}–"
+        f"{zs_ratio.max():.2f} of what zero forces score; energy error around the constant "
+        f"offset {shot_errors['energy_mae_centred_meV'].min():.1f}–"
+        f"{shot_errors['energy_mae_centred_meV'].max():.1f} meV against "
+        f"{shot_errors['energy_spread_baseline_meV'].iloc[0]:.0f} meV for predicting the mean "
+        f"benzene energy; {int(zs_stable.sum())} of {len(zs_stable)} runs stable. The "
+        "constant energy offset (in the table) is what no model trained on one composition "
+        "can know."))
     zs_trained_on = [s.split("/", 1)[1] for s in shot_errors["system"].unique()]
     zs_paper = paper[paper["table"].isin(["Table 18", "Table 19"])
                      & paper["molecule"].isin(zs_trained_on)]

@@ -203,3 +203,27 @@ def test_literature_table_sets_the_papers_values_beside_the_quoted_ones():
     nequip = t.loc[("aspirin", "NequIP", "force_mae")]   # three sources: the lowest is Fu's
     assert nequip["vs_best_quoted"] == pytest.approx(13.89 / 2.3)
     assert np.isnan(t.loc[("lips", "NequIP", "force_mae"), "EGraFFBench"])  # LiPS: not in Table 1 here
+
+
+def test_stored_runs_gathers_only_what_is_stored(tmp_path, monkeypatch, compute_allowed):
+    """Nothing stored: no result and every unit pending; after one run is stored, that run is
+    gathered (without computing the others) and the rest stays pending."""
+    import dataclasses
+
+    from mlffkit.experiments import registry
+    from mlffkit.experiments.registry import resolve, run
+
+    monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))
+    # smoke runs are never stored; store them here, in the temporary store only
+    stored = dataclasses.replace(registry.get(benchmark.RUN.name),
+                                 stored_profiles=("smoke", "book", "paper"))
+    monkeypatch.setitem(registry.EXPERIMENTS._entries, benchmark.RUN.name, stored)
+    config = resolve("egraff_models", "smoke").replace(models=["nequip", "equiformer"],
+                                                       systems=["md17/ethanol"])
+    result, pending = benchmark.stored_runs(config)
+    assert result is None and [u.model for u in pending] == ["nequip", "equiformer"]
+    first = pending[1]
+    run(benchmark.RUN.name, config.runs_profile, **first.as_dict())
+    result, pending = benchmark.stored_runs(config)
+    assert [u.model for u in pending] == ["nequip"]
+    assert list(result.tables["errors"]["model"]) == ["equiformer"]

@@ -336,13 +336,30 @@ class BenchmarkConfig(Config):
 def sweep(c: BenchmarkConfig, run_name: str = RUN.name) -> Result:
     """Every run of ``c`` (loaded, or computed and stored one by one by the experiment
     ``run_name``), gathered."""
+    return _gather(c.units(), c.runs_profile, run_name)
+
+
+def stored_runs(c: BenchmarkConfig, run_name: str = RUN.name
+                ) -> tuple[Result | None, list[ModelRunConfig]]:
+    """The runs of ``c`` already stored, gathered as :func:`sweep` gathers them (None if there
+    is none; nothing is computed), and the runs still missing: a chapter shows what is stored
+    while the rest trains."""
+    from mlffkit.experiments.registry import missing
+
+    have, pending = [], []
+    for unit in c.units():
+        (pending if missing(run_name, c.runs_profile, **unit.as_dict()) else have).append(unit)
+    return (_gather(have, c.runs_profile, run_name) if have else None), pending
+
+
+def _gather(units, profile: str, run_name: str) -> Result:
     from tqdm.auto import tqdm
 
     from mlffkit.experiments.registry import run
 
     errors, runs, settings, arrays = [], [], [], {}
-    for unit in tqdm(c.units(), desc=run_name, unit="run"):
-        result = run(run_name, c.runs_profile, **unit.as_dict())
+    for unit in tqdm(units, desc=run_name, unit="run"):
+        result = run(run_name, profile, **unit.as_dict())
         errors.append(result.tables["errors"])
         runs.append(result.tables["runs"])
         settings.append(result.tables["settings"].assign(model=unit.model, system=unit.system))
