@@ -227,3 +227,24 @@ def test_stored_runs_gathers_only_what_is_stored(tmp_path, monkeypatch, compute_
     result, pending = benchmark.stored_runs(config)
     assert [u.model for u in pending] == ["nequip"]
     assert list(result.tables["errors"]["model"]) == ["equiformer"]
+
+
+def test_simulation_rank_agreement_reads_the_papers_tables_2_and_3():
+    """Our per-start values built in the paper's order give ρ = 1; reversed, ρ = -1; a metric
+    the paper does not give for the molecule stays NaN."""
+    paper = pd.DataFrame({"table": ["Table 2"] * 4 + ["Table 3"] * 4,
+                          "model": ["NequIP", "Allegro", "MACE", "BOTNet"] * 2,
+                          "molecule": "aspirin", "metric": ["jsd"] * 4 + ["fv"] * 4,
+                          "value": [0.1, 0.2, 0.3, 0.4, 0.9, 0.8, 0.7, 0.6]})
+    rows = []
+    for k, model in enumerate(["nequip", "allegro", "mace", "botnet"]):
+        for start in (1, 50, 100):
+            rows.append({"system": "md17/aspirin", "model": model, "start_frame": start,
+                         "jsd": k + 0.01 * start, "wf_percent": 1.0, "ev_raw_gm": 1e-11,
+                         "fv_gm": k + 0.001 * start})
+    table = benchmark.simulation_rank_agreement(pd.DataFrame(rows), paper, n_boot=50)
+    table = table.set_index("metric")
+    assert table.loc["jsd", "spearman"] == pytest.approx(1.0)
+    assert table.loc["jsd", "low"] == pytest.approx(1.0)      # the order holds at every start
+    assert table.loc["fv", "spearman"] == pytest.approx(-1.0)
+    assert np.isnan(table.loc["wf", "spearman"]) and table.loc["wf", "models"] == 0

@@ -470,8 +470,6 @@ def rank_agreement(errors: pd.DataFrame, arrays: dict, paper: pd.DataFrame, *,
     not that of training: one seed per model), and ``p_agree``, the chance that independent
     rankings of as many models agree at least this well (exact permutation test). NaN with
     fewer than three models."""
-    from scipy.stats import spearmanr
-
     rng = np.random.default_rng(seed)
     theirs_all = paper_table1(paper)
     rows = []
@@ -484,15 +482,59 @@ def rank_agreement(errors: pd.DataFrame, arrays: dict, paper: pd.DataFrame, *,
             if len(models) >= 3:   # a rank correlation of fewer models says nothing
                 per_frame = np.abs(np.array([arrays[f"{system}.{m}.{key}"] for m in models]))
                 paper_values = theirs.loc[[LABELS[m] for m in models], column].to_numpy()
-                rho = float(spearmanr(per_frame.mean(axis=1), paper_values).statistic)
-                n = per_frame.shape[1]
-                boot = [spearmanr(per_frame[:, i].mean(axis=1), paper_values).statistic
-                        for i in rng.integers(n, size=(n_boot, n))]
-                low, high = np.nanpercentile(boot, [2.5, 97.5])
+                rho, low, high = _spearman_interval(per_frame, paper_values, rng, n_boot)
             rows.append({"system": system, "target": target, "models": len(models),
                          "spearman": rho, "low": float(low), "high": float(high),
                          "p_agree": _permutation_p(rho, len(models))})
     return pd.DataFrame(rows)
+
+
+#: our forward-run metric -> the paper's (Tables 2-3)
+SIMULATION_METRICS = {"jsd": "jsd", "wf_percent": "wf", "ev_raw_gm": "ev", "fv_gm": "fv"}
+
+
+def simulation_rank_agreement(runs: pd.DataFrame, paper: pd.DataFrame, *, n_boot: int = 2000,
+                              seed: int = 0) -> pd.DataFrame:
+    """Tables 2-3's counterpart of :func:`rank_agreement`: per MD17 system and metric of
+    :data:`SIMULATION_METRICS`, Spearman's ρ between our models' mean over their forward runs
+    and the paper's value, with a 95% interval from resampling the start frames (shared by
+    every model, so resampled together) and ``p_agree``. The paper's JSD and WF are on RDFs,
+    ours on h(r): only the orders are compared."""
+    rng = np.random.default_rng(seed)
+    theirs = paper[paper["table"].isin(["Table 2", "Table 3"])]
+    rows = []
+    for system, ours in runs.groupby("system", sort=False):
+        molecule = system.split("/", 1)[1] if system.startswith("md17/") else None
+        for column, metric in SIMULATION_METRICS.items():
+            quoted = theirs[(theirs["molecule"] == molecule) & (theirs["metric"] == metric)]
+            quoted = quoted.set_index("model")["value"]
+            per_start = ours.pivot_table(index="model", columns="start_frame", values=column)
+            models = [m for m in per_start.index if LABELS[m] in quoted.index]
+            rho = low = high = np.nan
+            if len(models) >= 3:
+                per_start = per_start.loc[models].dropna(axis=1)
+                rho, low, high = _spearman_interval(
+                    per_start.to_numpy(), quoted.loc[[LABELS[m] for m in models]].to_numpy(),
+                    rng, n_boot)
+            rows.append({"system": system, "metric": metric, "models": len(models),
+                         "spearman": rho, "low": float(low), "high": float(high),
+                         "p_agree": _permutation_p(rho, len(models))})
+    return pd.DataFrame(rows)
+
+
+def _spearman_interval(per_unit: np.ndarray, paper_values: np.ndarray, rng, n_boot: int
+                       ) -> tuple[float, float, float]:
+    """Spearman's ρ between the row means of ``per_unit`` (models x units: test frames or
+    start frames, shared by the models) and ``paper_values``, and a 95% percentile interval
+    from resampling the units."""
+    from scipy.stats import spearmanr
+
+    rho = float(spearmanr(per_unit.mean(axis=1), paper_values).statistic)
+    n = per_unit.shape[1]
+    boot = [spearmanr(per_unit[:, i].mean(axis=1), paper_values).statistic
+            for i in rng.integers(n, size=(n_boot, n))]
+    low, high = np.nanpercentile(boot, [2.5, 97.5])
+    return rho, float(low), float(high)
 
 
 def _permutation_p(rho: float, n: int) -> float:
