@@ -19,7 +19,7 @@
   ``paper_pivot``).
 """
 
-from . import ala2, lips, md17, water  # noqa: F401  (register the experiments)
+from . import ala2, collapse, lips, md17, water  # noqa: F401  (register the experiments)
 from .protocol import (HR_EDGES, PROTOCOLS, SimulationProtocol, hr_mae, simulate_molecule,
                        simulate_starts)
 from .headline import rank_correlations, system_points

@@ -186,8 +186,9 @@ def _train(c: FuAla2Config, frames, parts: dict, name: str, epochs: int, out: di
 
 
 def _ase_run(calc, numbers, start: np.ndarray, reference_positions: np.ndarray,
-             c: FuAla2Config, run: int) -> tuple[dict, np.ndarray]:
-    """Fu's protocol through ASE with our metadynamics: the run's stability and its FES."""
+             c: FuAla2Config, run: int, **outputs) -> tuple[dict, np.ndarray]:
+    """Fu's protocol through ASE with our metadynamics: the run's stability and its FES.
+    ``outputs`` go to :func:`~mlffkit.md.simulate` (e.g. ``trajectory``, ``write_every``)."""
     from ase import Atoms
 
     from mlffkit.calculators.amber import PHI, PSI, ala2_masses
@@ -204,7 +205,7 @@ def _ase_run(calc, numbers, start: np.ndarray, reference_positions: np.ndarray,
                       steps=steps, seed=c.seed + run,
                       stop_rules=[BondLengthRule(reference_frames=reference_positions),
                                   TemperatureBoundsRule()],
-                      progress=c.progress and c.workers == 1)
+                      progress=c.progress and c.workers == 1, **outputs)
     grid = angle_grid(60)
     points = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
     row = {"stable_ps": result.time_fs / 1000, "stopped": result.stop is not None,
