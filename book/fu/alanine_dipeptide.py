@@ -154,6 +154,49 @@ plt.show()
 runs.round(2)
 
 # %% [markdown]
+# ## What a collapse looks like (Fig. 6)
+#
+# Fu et al. show the largest force on any atom along a run that collapses, and the structure
+# at a few moments before the end. Ours (`fu_collapse`): the first model of this record,
+# trained again with the same inputs, rerun from one of the same start frames under the same
+# protocol with its trajectory kept, and the model's own largest force at every saved step.
+# Crosses mark the snapshots below it. The run ends where Fu's bond rule fires.
+
+# %% tags=["hide-input"]
+from ase import Atoms
+from ase.visualize.plot import plot_atoms
+
+from mlffkit.experiments import registry
+
+collapse = registry.run("fu_collapse", profile)
+series, crash = collapse.tables["series"], collapse.tables["run"].iloc[0]
+picks = collapse.arrays["snapshot_index"]
+fig = plt.figure(figsize=(11, 5.6))
+top = fig.add_subplot(2, 1, 1)
+top.plot(series["time_ps"], series["max_force_eV_A"], lw=0.8)
+top.plot(series["time_ps"].iloc[picks], series["max_force_eV_A"].iloc[picks], "x",
+         color="tab:orange", ms=9, mew=2)
+top.set(yscale="log", xlabel="time (ps)", ylabel="largest force on an atom (eV/Å)",
+        title=f"{crash['model']}, start frame {crash['start_frame']}: stopped by "
+              f"{crash['stop_rule'] or 'nothing'} at {crash['stable_ps']:.1f} ps")
+for k, (index, positions) in enumerate(zip(picks, collapse.arrays["snapshots"])):
+    ax = fig.add_subplot(2, len(picks), len(picks) + k + 1)
+    plot_atoms(Atoms(numbers=collapse.arrays["numbers"], positions=positions), ax,
+               rotation="10x,20y,0z", radii=0.75)
+    ax.set_title(f"{series['time_ps'].iloc[index]:.2f} ps", fontsize=9)
+    ax.set_axis_off()
+fig.tight_layout()
+plt.show()
+reran = result.tables["runs"]
+original = reran[(reran["model"] == crash["model"]) & (reran["run"] == crash["run"])]
+display(Markdown(
+    f"The largest force rises from {series['max_force_eV_A'].median():.1f} eV/Å (median over "
+    f"the run) to {series['max_force_eV_A'].iloc[-1]:.1f} eV/Å at the stop. "
+    + (f"The same run in this chapter's record stopped at "
+       f"{original['stable_ps'].iloc[0]:.1f} ps; the rerun at {crash['stable_ps']:.1f} ps."
+       if len(original) else "")))
+
+# %% [markdown]
 # ## Reading it
 #
 # The verdicts below are computed from the tables above.
