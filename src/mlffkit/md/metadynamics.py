@@ -176,6 +176,15 @@ class Metadynamics(ExactStateCheck, Calculator):
         atoms.calc = calc
         return atoms.get_potential_energy(), atoms.get_forces()
 
+    def add_hill(self, s, step: int) -> None:
+        """Deposit the well-tempered hill a run deposits at CV values ``s`` ``(D,)``: its
+        height set by the bias already there. Replaying a run's CVs at its hill steps rebuilds
+        its bias (e.g. from a stored trajectory)."""
+        s = np.asarray(s, dtype=float).reshape(len(self.dihedrals))
+        v = float(self.bias(s[None])[0][0])
+        self.steps = int(step)
+        self._deposit(s, v)
+
     def _deposit(self, s: np.ndarray, v: float) -> None:
         height = self.height * math.exp(-v / self.kT_delta)
         self._centres = np.vstack([self._centres, s[None]])

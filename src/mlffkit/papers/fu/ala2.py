@@ -137,6 +137,45 @@ def _fes_rows(model: str, run: int, grid: np.ndarray) -> pd.DataFrame:
                      ignore_index=True)
 
 
+def reference_convergence(times_ps=(250, 500, 1000, 2000, 3000, 4000, 5000)
+                          ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Fu's Fig. 8a for our reference potential: has the reference set's 5 ns metadynamics
+    converged? Its bias is rebuilt by replaying the stored CVs at its hill steps (the frames
+    at multiples of the pace; :meth:`~mlffkit.md.metadynamics.Metadynamics.add_hill`), and
+    at each time of ``times_ps`` the surface of the hills laid so far gives F(φ), F(ψ) and
+    their MAE (Fu's metric) against the surface at the end. Returns the profiles (tidy rows,
+    ``model`` = the time), the errors, and the largest difference between the replayed final
+    surface and the one OpenMM stored (kJ/mol): a check that the replay is the run."""
+    from mlffkit.calculators.amber import PHI, PSI
+    from mlffkit.md.metadynamics import Metadynamics, angle_grid
+
+    arrays = np.load(reference.set_dir(SET) / "ala2.npz")
+    config = reference.ala2.Ala2Config()
+    time_fs = arrays["time_fs"]
+    at_hill = np.flatnonzero(np.isclose(time_fs % (config.pace * config.timestep_fs), 0))
+    full = Metadynamics(None, [PHI, PSI], **metad_settings())
+    for k in at_hill:
+        full.add_hill(arrays["cv"][k], int(round(time_fs[k] / config.timestep_fs)))
+    grid = angle_grid(60)
+    points = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+    hills, hill_ps = full.hills, time_fs[at_hill] / 1000
+
+    def surface(meta) -> np.ndarray:
+        return meta.free_energy(points).reshape(60, 60)
+
+    final = surface(full)
+    stored = arrays["free_energy_kJ_mol"] - arrays["free_energy_kJ_mol"].min()
+    rows, errors = [], []
+    for t in times_ps:
+        partial = Metadynamics(None, [PHI, PSI], **metad_settings())
+        partial.load_hills(hills[hill_ps <= t])
+        f = surface(partial)
+        rows.append(_fes_rows(f"{t:g} ps", -1, f))
+        errors.append({"time_ps": t, "hills": int((hill_ps <= t).sum()), **fes_errors(f, final)})
+    return (pd.concat(rows, ignore_index=True), pd.DataFrame(errors),
+            float(np.abs(final - stored).max()))
+
+
 def _task(c: FuAla2Config, frames, parts: dict, starts: list[int], ref: np.ndarray, name: str,
           epochs: int) -> dict[str, list]:
     """One model (trained here) or one reference engine: its metadynamics runs, scored
