@@ -2,6 +2,7 @@
 radii recorded, the training stages checked against the zero-force baseline."""
 
 import numpy as np
+import pytest
 
 from mlffkit import experiments
 from mlffkit.papers.shifts import benchmark
@@ -52,3 +53,14 @@ def test_prior_and_reference_force_norms_are_per_frame_norms():
     assert table["reference"].iloc[1] == force_norm(arrays["forces"][1])
     assert table["prior"].iloc[1] == force_norm(arrays["mmff_forces"][1])
     assert (table["prior"] != table["reference"]).all()   # two different potentials
+
+
+def test_prior_force_errors_are_mmff94_against_the_reference_labels():
+    from mlffkit import reference
+
+    member = benchmark.pool_members("test_rings")[0]
+    rows = benchmark.prior_force_errors([("test_rings", member)])
+    arrays = reference.load(benchmark.SET, member)
+    expected = 1e3 * np.abs(arrays["mmff_forces"] - arrays["forces"]).mean()
+    assert rows.loc[0, "force_mae"] == pytest.approx(float(expected), rel=1e-6)
+    assert rows.loc[0, "method"] == "prior_mmff94"

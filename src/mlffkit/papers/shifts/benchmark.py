@@ -256,6 +256,20 @@ def prior_and_reference_force_norms(members) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def prior_force_errors(members) -> pd.DataFrame:
+    """Per ``(pool, member)``: the force MAE (meV/Å) of the MMFF94 prior itself against the
+    GFN2-xTB labels, over all the molecule's frames (those ``base`` and ``ttt_mmff94`` are
+    scored on), as rows of method ``prior_mmff94`` (the paper's Table 2: does TTT beat the
+    prior it was given?)."""
+    rows = []
+    for pool, member in members:
+        arrays = generate.load(SET, member)
+        error = np.abs(arrays["mmff_forces"] - arrays["forces"]).mean()
+        rows.append({"pool": pool, "member": member, "method": "prior_mmff94",
+                     "force_mae": 1e3 * float(error)})
+    return pd.DataFrame(rows)
+
+
 def _symbol(z: int) -> str:
     from ase.data import chemical_symbols
 
