@@ -47,6 +47,12 @@ def test_missing_package_names_the_extra(monkeypatch):
         ff.train("torchmdnet", None, None, "unused")
 
 
+def test_a_missing_mace_environment_names_both_ways_out(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFFKIT_MACE_ENV", str(tmp_path / "nowhere"))
+    with pytest.raises(ff.MissingPackageError, match=r"make env-mace.*MLFFKIT_MACE_ENV"):
+        ff.train("mace", None, None, "unused")
+
+
 def test_load_refuses_a_folder_without_manifest(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a trained force field"):
         ff.load(tmp_path)

@@ -96,7 +96,8 @@ class _MACEFamily(ForceField):
     def require(self) -> None:
         if not self.available():
             raise MissingPackageError(f"{self.label} runs in the MACE environment, which "
-                                      f"{environment()} does not hold: {self.install}")
+                                      f"{environment()} does not hold: {self.install}, or "
+                                      "point MLFFKIT_MACE_ENV at an existing one")
 
     def arguments(self, s: MACESettings, directory: Path) -> list[str]:
         return [f"--name={self.name}", f"--seed={s.seed}", "--model=ScaleShiftMACE",
