@@ -35,6 +35,9 @@
 # PaiNN, runs of `md_ps` (5 ps) instead of 50 ps: stability is capped there. The Li
 # diffusivity is the MSD slope over lags of 1-2.5 ps; the reference trajectory is not mirrored,
 # so Fu's 1.35 × 10⁻⁹ m²/s (at a 35 ps lag) stands beside ours for scale only, not as a score.
+# Our Equiformer (`equiformer_book`, in the MD17 chapter) is left out: a training step on LiPS
+# costs about 13 times painn_book's (`benchmarks/system_cost.py`), about 8 hours of one core
+# for the book's 15 epochs.
 
 # %%
 from mlffkit.chapters import book_file, text_progress_bars

@@ -40,6 +40,13 @@
 # 1-2.5 ps, compared with the reference frames' over the same lags (like against like), not
 # Fu's 100 ps estimate against 2.3 × 10⁻⁹ m²/s. Two models, three runs each: observations on
 # our models, not a test of the paper's seven.
+#
+# **Not run, and why.** Water-10k and water-90k: `openmm-water` holds 5,000 frames (10,000
+# need about 70 more CPU-minutes of OpenMM, 90,000 about 10 hours), and painn_book's 10 epochs
+# on 950 frames already took 74 minutes of one core, so 10,000 frames would take about 12
+# hours per model. Our Equiformer (`equiformer_book`, in the MD17 chapter): one of its training
+# steps on water costs about 20 times painn_book's and a force call about 13 times
+# (`benchmarks/system_cost.py`), about a day of one core for the book's training alone.
 
 # %%
 from mlffkit.chapters import book_file, text_progress_bars
