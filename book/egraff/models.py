@@ -79,7 +79,7 @@ nb = NotebookParameters("egraff_models", globals())
 profile = "book"   # smoke | book | paper
 models = None      # of nequip, allegro, botnet, mace, equiformer, torchmdnet (book: all six)
 systems = None     # of md17/<molecule> and xtb-md17/<molecule>, molecule one of aspirin,
-#                    ethanol, naphthalene, salicylic_acid (book: md17/aspirin)
+#                    ethanol, naphthalene, salicylic_acid; 3bpa; acac (book: md17/aspirin, acac)
 
 # %%
 result = nb.run(globals())
@@ -95,7 +95,10 @@ trajectory_systems = [s for s in errors["system"].unique() if s not in eb.ENSEMB
 display(Markdown(f"{len(errors)} trained models ({errors['train_s'].sum() / 3600:.1f} CPU-hours "
                  f"of training), {len(runs)} forward runs. The paper's Table 1 cells:"))
 display(eb.coverage(errors))
-display(Markdown("*to run*: wired, not run yet (CPU time). " + " ".join(
+aspirin_hours = errors.loc[errors["system"] == "md17/aspirin", "train_s"].sum() / 3600
+display(Markdown(f"*to run*: wired, not run yet (CPU time: the six models' training alone took "
+                 f"{aspirin_hours:.1f} hours on aspirin, stored wall times on shared cores, before "
+                 "their tests and simulations). " + " ".join(
     f"*{label}* ({system}): {why}." for system, (label, why) in eb.NOT_WIRED.items())))
 
 # %% [markdown]
@@ -423,6 +426,14 @@ else:
             row[name] = f"{np.mean(v):.3g} ({np.std(v, ddof=1):.2g})"
         rows.append(row)
     display(pd.DataFrame(rows).set_index(["system", "T (K)", "model"]))
+    longest = ensemble_runs.groupby(["system", "T_K", "start_frame"])["stable_time_fs"].max()
+    at_start = longest[longest == 0]
+    if len(at_start):
+        display(Markdown(
+            "Runs that no model keeps stable past t = 0, where the sampled start frame itself "
+            "breaks the bond rule: " + ", ".join(f"{s} at {T:.0f} K from frame {f}"
+                                                 for s, T, f in at_start.index)
+            + ". They count as unstable for every model alike."))
     table6 = paper[(paper["table"] == "Table 6") & paper["molecule"].isin(sampled_systems)
                    & paper["model"].isin(errors["label"])]
     display(Markdown("**The paper's Table 6 (their models, 1000-step runs, RDF-based):**"))
