@@ -64,7 +64,8 @@ NEQUIP = "nequip"
 NEQUIP_AOTI = "nequip_aoti"
 # NequIP at equiformer_book's size and irreps (32x0e+16x1o+8x2e, 2 blocks, cutoff 5 Å):
 # 2 layers, l_max 2, no odd-parity copies, 40x0e+20x1o+10x2e, radial MLP 1x64 -> 87,844
-# parameters (equiformer_book: 87,433).
+# parameters (equiformer_book had 87,433 when this was sized; 71,689 since its value tensor
+# product took internal weights, as the official model's, in 4c6dfd4).
 NEQUIP_CONFIG = dict(num_layers=2, l_max=2, parity=False, num_features=[40, 20, 10],
                      radial_mlp_width=64, radial_mlp_depth=1, r_max=5.0)
 
@@ -128,6 +129,24 @@ def default_dtype(dtype):
         yield
     finally:
         torch.set_default_dtype(old)
+
+
+NEQUIP_TYPES = ["H", "C", "O"]
+
+
+def nequip_kwargs(energies, forces, n_atoms: int, structures, seed: int) -> dict:
+    """``NequIPGNNModel`` arguments at :data:`NEQUIP_CONFIG`, its energy shift and scale from
+    the training labels (mean energy per atom, force RMS) and its average number of neighbours
+    from mlffkit's radius graph of ``structures`` (the statistic ``fit_normalisation`` uses)."""
+    shift = float(np.mean(energies)) / n_atoms
+    scale = float(np.sqrt(np.mean(np.asarray(forces) ** 2)))
+    with default_dtype(DTYPE):
+        batch = collate(structures, dtype=DTYPE)
+        neighbours = radius_graph(batch, NEQUIP_CONFIG["r_max"])[0].shape[1] / len(batch.pos)
+    return dict(seed=seed, model_dtype="float32", type_names=NEQUIP_TYPES,
+                avg_num_neighbors=neighbours,
+                per_type_energy_shifts={t: shift for t in NEQUIP_TYPES},
+                per_type_energy_scales={t: scale for t in NEQUIP_TYPES}, **NEQUIP_CONFIG)
 
 
 class Timer:
@@ -301,24 +320,14 @@ class NequIPConfig(Config):
         self.global_dtype = torch.get_default_dtype()
         torch.set_default_dtype(DTYPE)  # mlffkit's sections set their own anyway
         self.name, self.dtype, self.keys, self.trains = name, DTYPE, AtomicDataDict, not aoti
-        self.type_names = ["H", "C", "O"]
+        self.type_names = NEQUIP_TYPES
         symbols = {1: "H", 6: "C", 8: "O"}
         numbers = np.asarray(frames.numbers)
-        energy_per_atom = float(np.mean(frames.energy)) / len(numbers)
-        force_rms = float(np.sqrt(np.mean(frames.forces ** 2)))
-        with default_dtype(DTYPE):  # same graph statistic as mlffkit's fit_normalisation
-            batch = collate(structures[:batch_size], dtype=DTYPE)
-            avg_neighbours = radius_graph(batch, NEQUIP_CONFIG["r_max"])[0].shape[1] / len(
-                batch.pos)
+        kwargs = nequip_kwargs(frames.energy, frames.forces, len(numbers),
+                               structures[:batch_size], seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with default_dtype(self.global_dtype):
-                kwargs = dict(seed=seed, model_dtype="float32", type_names=self.type_names,
-                              avg_num_neighbors=avg_neighbours,
-                              per_type_energy_shifts={t: energy_per_atom
-                                                      for t in self.type_names},
-                              per_type_energy_scales={t: force_rms for t in self.type_names},
-                              **NEQUIP_CONFIG)
                 self.model = NequIPGNNModel(**kwargs)
                 self.md_model = NequIPGNNModel(**kwargs).eval()  # same seed, same weights
         self.params = sum(p.numel() for p in self.model.parameters())
@@ -330,16 +339,15 @@ class NequIPConfig(Config):
         with default_dtype(self.global_dtype):
             for start in range(0, batch_size * 4, batch_size):
                 items = []
-                for s in structures[start:start + batch_size]:
-                    data = from_ase(Atoms(numbers=s.numbers, positions=s.positions))
+                chunk = structures[start:start + batch_size]
+                for s in chunk:
+                    data = from_ase(Atoms(numbers=s.numbers.numpy(), positions=s.pos.numpy()))
                     for t in self.transforms:
                         data = t(data)
                     items.append(data)
                 batch = AtomicDataDict.batched_from_list(items)
-                energy = torch.tensor([s.energy for s in structures[start:start + batch_size]],
-                                      dtype=DTYPE)
-                forces = torch.as_tensor(np.concatenate(
-                    [s.forces for s in structures[start:start + batch_size]]), dtype=DTYPE)
+                energy = torch.tensor([float(s.energy) for s in chunk], dtype=DTYPE)
+                forces = torch.cat([s.forces for s in chunk]).to(DTYPE)
                 self.batches.append((batch, energy, forces))
         self.weights = LossWeights()
         self.symbols = [symbols[int(z)] for z in numbers]

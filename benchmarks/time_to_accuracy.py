@@ -14,7 +14,7 @@ of 24 steps on a throw-away model, so the CPU time actually spent is printed bes
 budget (whole epochs: within about half an epoch of it).
 
 Configs: a preset name (``equiformer_book``, ``painn_book``, ``schnet_book``), ``nequip``
-(NequIP 0.19 at equiformer_book's parameter count, ``benchmarks/models.py``; needs
+(NequIP 0.19 with ``benchmarks/models.py``'s ``NEQUIP_CONFIG``, 87,844 parameters; needs
 ``benchmarks/requirements-nequip.txt``), each optionally with recipe overrides after a colon,
 e.g. ``equiformer_book:lr=5e-3,force_weight=80``.
 
@@ -73,30 +73,23 @@ def nequip_model(train, seed: int):
     ``model(batch, forces=True)`` -> ``{"energy", "forces"}``, on mlffkit's radius graph."""
     import numpy as np
     import torch
-    from models import NEQUIP_CONFIG
+    from ase.data import atomic_numbers
+    from models import NEQUIP_CONFIG, NEQUIP_TYPES, nequip_kwargs
     from nequip.data import AtomicDataDict as keys
     from nequip.model import NequIPGNNModel
     from nequip.utils.global_state import set_global_state
 
-    from mlffkit.data.atoms import collate
     from mlffkit.graph import radius_graph
 
     set_global_state()             # NequIP's seeds and float64 default; restored below
     torch.set_default_dtype(torch.float32)
-    types = {1: 0, 6: 1, 8: 2}
-    energies = np.array([float(s.energy) for s in train])
-    forces = np.concatenate([s.forces.numpy() for s in train])
-    batch = collate(train[:8], dtype=torch.float32)
-    neighbours = radius_graph(batch, NEQUIP_CONFIG["r_max"])[0].shape[1] / len(batch.pos)
-    names = ["H", "C", "O"]
-    per_atom = float(energies.mean()) / len(train[0].numbers)
-    scale = float(np.sqrt(np.mean(forces ** 2)))
+    kwargs = nequip_kwargs([float(s.energy) for s in train],
+                           np.concatenate([s.forces.numpy() for s in train]),
+                           len(train[0].numbers), train[:8], seed)
     torch.set_default_dtype(torch.float64)
-    inner = NequIPGNNModel(seed=seed, model_dtype="float32", type_names=names,
-                           avg_num_neighbors=neighbours,
-                           per_type_energy_shifts={t: per_atom for t in names},
-                           per_type_energy_scales={t: scale for t in names}, **NEQUIP_CONFIG)
+    inner = NequIPGNNModel(**kwargs)
     torch.set_default_dtype(torch.float32)
+    types = {atomic_numbers[symbol]: i for i, symbol in enumerate(NEQUIP_TYPES)}
 
     class NequIP(torch.nn.Module):
         def __init__(self):
