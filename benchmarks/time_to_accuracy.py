@@ -81,14 +81,12 @@ def nequip_model(train, seed: int):
 
     from mlffkit.graph import radius_graph
 
-    set_global_state()             # NequIP's seeds and float64 default; restored below
-    torch.set_default_dtype(torch.float32)
+    set_global_state()    # NequIP's seeds and its float64 default, under which it is built
     kwargs = nequip_kwargs([float(s.energy) for s in train],
                            np.concatenate([s.forces.numpy() for s in train]),
                            len(train[0].numbers), train[:8], seed)
-    torch.set_default_dtype(torch.float64)
     inner = NequIPGNNModel(**kwargs)
-    torch.set_default_dtype(torch.float32)
+    torch.set_default_dtype(torch.float32)   # mlffkit's training runs under float32
     types = {atomic_numbers[symbol]: i for i, symbol in enumerate(NEQUIP_TYPES)}
 
     class NequIP(torch.nn.Module):

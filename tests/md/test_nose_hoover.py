@@ -11,6 +11,7 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
 
 from mlffkit.md import read_trajectory, simulate
+from mlffkit.units import ASE_VELOCITY_TO_ANGSTROM_PER_FS
 
 N_ATOMS = 16
 
@@ -202,7 +203,7 @@ def oscillator_samples(tmp_path, ensemble, steps, seed=0):
     velocities = rng.normal(size=(1, 3)) * np.sqrt(units.kB * 300 / atoms.get_masses()[0])
     log = tmp_path / f"{ensemble}.csv"
     simulate(atoms, AnisotropicWell(), ensemble=ensemble, T_K=300, dt_fs=2.0, tdamp_fs=10.0,
-             steps=steps, velocities=velocities / (units.Ang / units.fs), log=log,
+             steps=steps, velocities=velocities * ASE_VELOCITY_TO_ANGSTROM_PER_FS, log=log,
              log_every=4, progress=False)
     energies = pd.read_csv(log)[["ekin_eV", "epot_eV"]].to_numpy()[250:] / (units.kB * 300)
     return energies.T
