@@ -79,7 +79,8 @@ nb = NotebookParameters("egraff_models", globals())
 profile = "book"   # smoke | book | paper
 models = None      # of nequip, allegro, botnet, mace, equiformer, torchmdnet (book: all six)
 systems = None     # of md17/<molecule> and xtb-md17/<molecule>, molecule one of aspirin,
-#                    ethanol, naphthalene, salicylic_acid; 3bpa; acac (book: md17/aspirin, acac)
+#                    ethanol, naphthalene, salicylic_acid; 3bpa; acac
+#                    (book: md17/aspirin, acac, 3bpa)
 
 # %%
 result = nb.run(globals())
