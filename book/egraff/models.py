@@ -80,7 +80,7 @@ profile = "book"   # smoke | book | paper
 models = None      # of nequip, allegro, botnet, mace, equiformer, torchmdnet (book: all six)
 systems = None     # of md17/<molecule> and xtb-md17/<molecule>, molecule one of aspirin,
 #                    ethanol, naphthalene, salicylic_acid; 3bpa; acac
-#                    (book: md17/aspirin, acac, 3bpa)
+#                    (book: md17/aspirin, md17/ethanol, acac, 3bpa)
 
 # %%
 result = nb.run(globals())
@@ -581,9 +581,13 @@ else:
 # The summary below is computed from the tables above.
 
 # %% tags=["hide-input"]
+from scipy.stats import binom
+
 best_force = errors.loc[errors.groupby("system")["force_mae_meV_A"].idxmin(), ["system", "label"]]
 paper_best = theirs.loc[theirs.groupby("system")["force_mae_meV_A"].idxmin(),
                         ["system", "model"]]
+verdicts = pd.concat([agreement["verdict"], sim_agreement["verdict"]])
+n_tests, n_agree = len(verdicts), int((verdicts == "agrees").sum())
 fastest = cost.loc[cost.groupby("system")["md_min_per_1000_steps"].idxmin(), ["system", "label"]]
 text = ["* Lowest force error, ours: " + ", ".join(f"{r.system} {r.label}"
                                                     for r in best_force.itertuples())
@@ -596,6 +600,9 @@ text = ["* Lowest force error, ours: " + ", ".join(f"{r.system} {r.label}"
         "* Rank agreement with the paper's Tables 2-3: " + "; ".join(
             f"{r.system} {r.metric} ρ = {r.spearman:.2f} ({r.verdict})"
             for r in sim_agreement.itertuples()) + ".",
+        f"* Of these {n_tests} rank comparisons, {n_agree} agree{'s' * (n_agree == 1)}; at p < 0.05 each, about "
+        f"{n_tests / 20:.1f} would agree by chance alone (binomial chance of {n_agree} or more: "
+        f"{binom.sf(n_agree - 1, n_tests, 0.05):.2f}).",
         "* The paper's own force MAEs against the literature it quotes (Table 17, same split): "
         + "; ".join(f"{model} {t['ratio'].min():.1f}–{t['ratio'].max():.1f}x Liao & Smidt's"
                     for model, t in same_split.groupby("model", sort=False)) + "."]
