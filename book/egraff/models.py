@@ -312,9 +312,22 @@ for system in trajectory_systems:
         vs = em.versus(both_runs, metric)
         for r in vs.itertuples():
             cells.append({"system": system, "model": r.potential, "metric": name,
+                          "verdict": r.verdict,
                           "cell": f"{r.ratio:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}] {r.verdict}"})
-display(pd.DataFrame(cells).pivot_table(index=["system", "model"], columns="metric",
-                                        values="cell", aggfunc="first", sort=False))
+cells = pd.DataFrame(cells)
+display(cells.pivot_table(index=["system", "model"], columns="metric", values="cell",
+                          aggfunc="first", sort=False))
+lines = []
+for system, t in cells.groupby("system", sort=False):
+    apart = t.groupby("metric", sort=False)["verdict"].agg(lambda v: (v != "indistinguishable").sum())
+    n_models = t["model"].nunique()
+    every = [m for m, k in apart.items() if k == n_models]
+    none = [m for m, k in apart.items() if k == 0]
+    lines.append(f"* {system}: " + (f"{', '.join(every)} tell every model from the floor"
+                                     if every else "no metric tells every model from the floor")
+                 + (f"; {', '.join(none)} tell none of the {n_models} from it" if none else "")
+                 + ".")
+display(Markdown("\n".join(lines)))
 
 # %% [markdown]
 # ## FV and EV over time
