@@ -211,14 +211,16 @@ display(Markdown("EGraFFBench's force MAE over Liao & Smidt's (same 950-frame MD
 # Table 4's numbers legibly, so the paper's are not shown; its text reports TorchMD-Net
 # fastest in inference and MACE and TorchMD-Net cheapest per epoch.
 #
-# **These times are upper bounds.** Every stored run trained in a Dask worker, and Dask set
-# `MALLOC_TRIM_THRESHOLD_=65536` there, which makes glibc unmap and fault in again every large
-# freed array (fixed since in `mlffkit.experiments.distributed`). Measured on our Equiformer,
-# that made a training step 2.9x slower (2.1 against 0.72 s for a batch of eight aspirins).
-# The other trainers ran as subprocesses of those workers and inherited the setting, by
-# factors not measured, so the ratios between models in the first half of the table are
-# uncertain by up to that much. Our Equiformer's MD speed matches a plain process's
-# (17 steps/s here and in `benchmarks/models.py`).
+# **These times are upper bounds.** Every run trained in a Dask worker on two cores shared
+# with other jobs. The aspirin runs did so before `MALLOC_TRIM_THRESHOLD_=65536`, which Dask
+# set in its workers, was removed (`mlffkit.experiments.distributed`): it makes glibc unmap
+# and fault in again every large freed array. Measured on our Equiformer, that made a
+# training step 2.9x slower (2.1 against 0.72 s for a batch of eight aspirins). The other
+# trainers ran as subprocesses of those workers and inherited the setting, by factors not
+# measured, so the ratios between models in the aspirin row are uncertain by up to that
+# much. The acetylacetone, 3BPA and later MD17 runs trained after the fix (each record's
+# provenance names its commit). Our Equiformer's MD speed matches a plain process's
+# (17 steps/s on aspirin here and in `benchmarks/models.py`).
 
 # %% tags=["hide-input"]
 cost = eb.timing(errors, result.tables["settings"])
