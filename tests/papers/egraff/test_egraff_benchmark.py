@@ -40,7 +40,8 @@ def test_more_frames_than_the_split_holds_is_an_error(mirror):
 def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_path,
                                                 monkeypatch):
     monkeypatch.setenv("MLFFKIT_RESULTS_DIR", str(tmp_path))
-    result = registry.run("egraff_models", "smoke")
+    systems = ["md17/ethanol", "acac"]   # the smoke profile's DFT and sampled systems
+    result = registry.run("egraff_models", "smoke", systems=systems)
     errors, runs = result.tables["errors"], result.tables["runs"]
     assert list(errors["model"]) == ["equiformer"] * 2
     assert list(errors["system"]) == ["md17/ethanol", "acac"]
@@ -66,7 +67,7 @@ def test_smoke_sweep_trains_tests_and_simulates(mirror, compute_allowed, tmp_pat
     assert cost["epochs"] == 1
     assert cost["train_min_per_epoch"] == pytest.approx(row["train_s"] / 60)
     # the same seed gives the same model and numbers (timings aside)
-    again = registry.run("egraff_models", "smoke").tables["errors"]
+    again = registry.run("egraff_models", "smoke", systems=systems).tables["errors"]
     timings = ["train_s", "seconds_per_call", "md_steps_per_s"]
     pd.testing.assert_frame_equal(again.drop(columns=timings), errors.drop(columns=timings))
 

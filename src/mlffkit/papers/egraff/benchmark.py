@@ -383,8 +383,10 @@ SWEEP = register(Experiment(
     datasets=lambda c: _datasets(c["systems"]),
     description="EGraFFBench Tables 1-4 on MD17: the six force fields, each trained through "
                 "its own trainer; runs stored one by one",
+    # smoke: one system of each kind (a DFT trajectory, an xtb-md17 trajectory whose runs the
+    # engine relabels, sampled frames), so the chapter's every branch runs in the tests
     profiles={"smoke": _sweep_profile("smoke", models=["equiformer"],
-                                      systems=["md17/ethanol", "acac"]),
+                                      systems=["md17/ethanol", "xtb-md17/ethanol", "acac"]),
               # the CPU budget so far: aspirin (40-85 min of training per model on one shared
               # core, Equiformer 3.6 h, in Dask workers slowed by their malloc setting) and
               # acetylacetone, 3BPA and MD17 ethanol (4-39 min per model in plain processes),
