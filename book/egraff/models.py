@@ -54,7 +54,8 @@
 #   the Tables 5–6 section for what the paper's EV/FV there measure).
 # * *Cells run so far.* The table after the parameters lists every cell of the paper's
 #   Table 1 (its nine data sets by six models): stored, or why not. A book model takes 40-85
-#   minutes of one CPU core on aspirin (our Equiformer 3.6 hours); `mlffkit run egraff_models --profile book --set
+#   minutes of one CPU core on aspirin (our Equiformer 3.6 hours, in workers slowed as Table 4
+#   explains), 11-18 minutes on ethanol; `mlffkit run egraff_models --profile book --set
 #   models=[...] --set systems=[...]` adds cells, one stored record each.
 
 # %%
