@@ -389,10 +389,12 @@ SWEEP = register(Experiment(
                                       systems=["md17/ethanol", "xtb-md17/ethanol", "acac"]),
               # the CPU budget so far: aspirin (40-85 min of training per model on one shared
               # core, Equiformer 3.6 h, in Dask workers slowed by their malloc setting) and
-              # acetylacetone, 3BPA and MD17 ethanol (4-39 min per model in plain processes),
-              # six models each; the other systems are not stored yet (coverage() lists them)
-              "book": _sweep_profile("book", systems=["md17/aspirin", "md17/ethanol", "acac",
-                                                      "3bpa"]),
+              # acetylacetone, 3BPA, MD17 ethanol and naphthalene and xtb-md17 ethanol (4-39 min
+              # per model in plain processes), six models each; the other systems are not
+              # stored yet (coverage() lists them)
+              "book": _sweep_profile("book", systems=["md17/aspirin", "md17/ethanol",
+                                                      "md17/naphthalene", "xtb-md17/ethanol",
+                                                      "acac", "3bpa"]),
               "paper": _sweep_profile("paper")},
 ))
 
