@@ -81,7 +81,8 @@ profile = "book"   # smoke | book | paper
 models = None      # of nequip, allegro, botnet, mace, equiformer, torchmdnet (book: all six)
 systems = None     # of md17/<molecule> and xtb-md17/<molecule>, molecule one of aspirin,
 #                    ethanol, naphthalene, salicylic_acid; 3bpa; acac
-#                    (book: md17/aspirin, md17/ethanol, acac, 3bpa)
+#                    (book: md17/aspirin, md17/ethanol, md17/naphthalene,
+#                    xtb-md17/ethanol, acac, 3bpa)
 
 # %%
 result = nb.run(globals())
@@ -326,9 +327,10 @@ for system, t in cells.groupby("system", sort=False):
     n_models = t["model"].nunique()
     every = [m for m, k in apart.items() if k == n_models]
     none = [m for m, k in apart.items() if k == 0]
-    lines.append(f"* {system}: " + (f"{', '.join(every)} tell every model from the floor"
+    tell = lambda names: f"{', '.join(names)} tell{'s' * (len(names) == 1)}"  # noqa: E731
+    lines.append(f"* {system}: " + (f"{tell(every)} every model from the floor"
                                      if every else "no metric tells every model from the floor")
-                 + (f"; {', '.join(none)} tell none of the {n_models} from it" if none else "")
+                 + (f"; {tell(none)} none of the {n_models} from it" if none else "")
                  + ".")
 display(Markdown("\n".join(lines)))
 
