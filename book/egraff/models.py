@@ -321,13 +321,19 @@ for system in trajectory_systems:
 cells = pd.DataFrame(cells)
 display(cells.pivot_table(index=["system", "model"], columns="metric", values="cell",
                           aggfunc="first", sort=False))
+
+
+def tell(metrics):
+    return f"{', '.join(metrics)} tell{'s' * (len(metrics) == 1)}"
+
+
 lines = []
-for system, t in cells.groupby("system", sort=False):
-    apart = t.groupby("metric", sort=False)["verdict"].agg(lambda v: (v != "indistinguishable").sum())
+for system, t in cells.assign(apart=cells["verdict"] != "indistinguishable").groupby(
+        "system", sort=False):
+    apart = t.groupby("metric", sort=False)["apart"].sum()
     n_models = t["model"].nunique()
     every = [m for m, k in apart.items() if k == n_models]
     none = [m for m, k in apart.items() if k == 0]
-    tell = lambda names: f"{', '.join(names)} tell{'s' * (len(names) == 1)}"  # noqa: E731
     lines.append(f"* {system}: " + (f"{tell(every)} every model from the floor"
                                      if every else "no metric tells every model from the floor")
                  + (f"; {tell(none)} none of the {n_models} from it" if none else "")
@@ -618,8 +624,9 @@ text = ["* Lowest force error, ours: " + ", ".join(f"{r.system} {r.label}"
         "* Rank agreement with the paper's Tables 2-3: " + "; ".join(
             f"{r.system} {r.metric} ρ = {r.spearman:.2f} ({r.verdict})"
             for r in sim_agreement.itertuples()) + ".",
-        f"* Of these {n_tests} rank comparisons, {n_agree} agree{'s' * (n_agree == 1)}; at p < 0.05 each, about "
-        f"{n_tests / 20:.1f} would agree by chance alone (binomial chance of {n_agree} or more: "
+        f"* Of these {n_tests} rank comparisons, {n_agree} agree{'s' * (n_agree == 1)}; at "
+        f"p < 0.05 each, about {n_tests / 20:.1f} would agree by chance alone (binomial "
+        f"chance of {n_agree} or more: "
         f"{binom.sf(n_agree - 1, n_tests, 0.05):.2f}).",
         "* The paper's own force MAEs against the literature it quotes (Table 17, same split): "
         + "; ".join(f"{model} {t['ratio'].min():.1f}–{t['ratio'].max():.1f}x Liao & Smidt's"
