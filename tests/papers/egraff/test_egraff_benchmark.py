@@ -249,3 +249,42 @@ def test_simulation_rank_agreement_reads_the_papers_tables_2_and_3():
     assert table.loc["jsd", "low"] == pytest.approx(1.0)      # the order holds at every start
     assert table.loc["fv", "spearman"] == pytest.approx(-1.0)
     assert np.isnan(table.loc["wf", "spearman"]) and table.loc["wf", "models"] == 0
+
+
+def test_paper_table4_holds_training_and_inference_minutes():
+    from mlffkit.chapters import book_file
+    from mlffkit.papers.egraff import metrics
+
+    paper = metrics.paper_tables(book_file("egraff/paper_tables.csv"), tables=["Table 4"])
+    assert len(paper) == 9 * 6 * 2   # 9 data sets x 6 models x (training, inference)
+    t = benchmark.paper_table4(paper).set_index(["system", "model"])
+    assert t.loc[("md17/aspirin", "Equiformer"), "md_min_per_1000_steps"] == 13.04
+    assert t.loc[("md17/salicylic_acid", "NequIP"), "train_min_per_epoch"] == 5.24
+    assert t.loc[("3bpa", "TorchMD-Net"), "md_min_per_1000_steps"] == 4.83
+    assert t.loc[("gete", "Allegro"), "md_min_per_1000_steps"] == 220.43   # not md17/gete
+    assert t.loc[("lips20", "BOTNet"), "md_min_per_1000_steps"] == 15.187
+
+
+def test_timing_rank_agreement_orders_cost_as_the_paper_does():
+    """Our costs built in the paper's order give ρ = 1 for both measures, with an interval
+    only for MD (resampled runs); a system the paper does not time has no models."""
+    labels = {"nequip": "NequIP", "allegro": "Allegro", "mace": "MACE", "botnet": "BOTNet"}
+    paper = pd.DataFrame({"table": "Table 4", "model": list(labels.values()) * 2,
+                          "molecule": "aspirin",
+                          "metric": ["train_min_per_epoch"] * 4 + ["md_min_per_1000_steps"] * 4,
+                          "value": [1.0, 2.0, 3.0, 4.0, 4.0, 3.0, 2.0, 1.0]})
+    cost, runs = [], []
+    for k, model in enumerate(labels):
+        for system in ("md17/aspirin", "xtb-md17/aspirin"):
+            cost.append({"system": system, "model": model, "train_min_per_epoch": k + 1.0})
+            for start in (1, 50, 100):   # MD: fastest first, the paper's reverse order
+                runs.append({"system": system, "model": model, "start_frame": start,
+                             "T_K": np.nan, "steps_per_s": 100.0 * (k + 1) + start})
+    table = benchmark.timing_rank_agreement(pd.DataFrame(cost), pd.DataFrame(runs), paper,
+                                            n_boot=50).set_index(["system", "measure"])
+    train = table.loc[("md17/aspirin", "train_min_per_epoch")]
+    assert train["spearman"] == pytest.approx(1.0) and np.isnan(train["low"])
+    md = table.loc[("md17/aspirin", "md_min_per_1000_steps")]
+    assert md["spearman"] == pytest.approx(1.0) and md["low"] == pytest.approx(1.0)
+    assert md["p_agree"] == pytest.approx(1 / 24)
+    assert table.loc[("xtb-md17/aspirin", "md_min_per_1000_steps"), "models"] == 0

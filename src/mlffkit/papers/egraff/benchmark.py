@@ -450,8 +450,25 @@ def paper_table1(paper: pd.DataFrame) -> pd.DataFrame:
                                                      columns="metric", values="value")
     t = t.reset_index().rename(columns={"energy_mae": "energy_mae_meV",
                                         "force_mae": "force_mae_meV_A"})
-    molecule = t.pop("molecule")
-    t["system"] = np.where(molecule.isin(SAMPLED_SYSTEMS), molecule, "md17/" + molecule)
+    t["system"] = _paper_system(t.pop("molecule"))
+    return t
+
+
+def _paper_system(molecule: pd.Series) -> pd.Series:
+    """The paper's data-set names (``aspirin``, ``acac``, ``lips``) as our system names."""
+    md17 = molecule.isin(metrics.MOLECULES)
+    return molecule.where(~md17, "md17/" + molecule)
+
+
+def paper_table4(paper: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 4 as system, model (its label) and the two columns of
+    :func:`timing`: ``train_min_per_epoch`` (on an A100 GPU) and ``md_min_per_1000_steps``
+    (on a CPU)."""
+    t = paper[paper["table"] == "Table 4"].pivot_table(index=["molecule", "model"],
+                                                     columns="metric", values="value",
+                                                     sort=False).reset_index()
+    t.columns.name = None
+    t.insert(0, "system", _paper_system(t.pop("molecule")))
     return t
 
 
@@ -573,3 +590,39 @@ def timing(errors: pd.DataFrame, settings: pd.DataFrame, steps: int = 1000) -> p
     out["train_min_per_epoch"] = out["train_s"] / out["epochs"] / 60
     out[f"md_min_per_{steps}_steps"] = steps / out["md_steps_per_s"] / 60
     return out
+
+
+def timing_rank_agreement(cost: pd.DataFrame, runs: pd.DataFrame, paper: pd.DataFrame, *,
+                          n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Table 4's counterpart of :func:`rank_agreement`: per system the paper times and per
+    measure of :func:`timing`, Spearman's ρ between our models' cost and the paper's, and
+    ``p_agree``. MD cost has a 95% interval from resampling the forward runs (start frame and
+    temperature, shared by the models); training cost is one run per model (no interval)."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    theirs_all = paper_table4(paper)
+    runs = runs.assign(md_min=1000 / runs["steps_per_s"] / 60)
+    rows = []
+    for system, ours in cost.groupby("system", sort=False):
+        theirs = theirs_all[theirs_all["system"] == system].set_index("model")
+        models = [m for m in ours["model"] if LABELS[m] in theirs.index]
+        labels = [LABELS[m] for m in models]
+        for measure in ("train_min_per_epoch", "md_min_per_1000_steps"):
+            rho = low = high = np.nan
+            if len(models) >= 3:
+                if measure == "train_min_per_epoch":
+                    ours_values = ours.set_index("model").loc[models, measure]
+                    rho = float(spearmanr(ours_values, theirs.loc[labels, measure]).statistic)
+                else:
+                    mine = runs[runs["system"] == system]
+                    # a run: its start frame, and its temperature where a system has several
+                    units = [c for c in ("start_frame", "T_K") if c in mine and mine[c].notna().all()]
+                    per_run = mine.pivot_table(index="model", columns=units,
+                                               values="md_min").loc[models].dropna(axis=1)
+                    rho, low, high = _spearman_interval(
+                        per_run.to_numpy(), theirs.loc[labels, measure].to_numpy(), rng, n_boot)
+            rows.append({"system": system, "measure": measure, "models": len(models),
+                         "spearman": rho, "low": float(low), "high": float(high),
+                         "p_agree": _permutation_p(rho, len(models))})
+    return pd.DataFrame(rows)
