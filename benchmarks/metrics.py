@@ -38,6 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--r-max", type=float, default=6.0, help="Å")
     parser.add_argument("--dr", type=float, default=0.02, help="bin width, Å")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="cpu",
+                        help="also time our metrics on this torch device (cuda) against our "
+                             "metrics on the CPU, the positions a tensor on that device")
     return parser.parse_args(argv)
 
 
@@ -179,6 +182,21 @@ def main(args: argparse.Namespace) -> None:
                                                       normalisation="in_range"),
             lambda: fu_et_al_h_of_r(positions, fu_edges), n),
     }
+    if torch.device(args.device).type != "cpu":
+        # the same functions on device tensors; .cpu() on the results waits for the device
+        on_device = torch.as_tensor(positions, device=args.device)
+        device_cells = torch.as_tensor(cells, device=args.device)
+        radial_distributions(on_device[:2], edges, cell=device_cells[:2], **rdf)   # warm up
+        comparisons[f"RDFs on {args.device} vs CPU"] = (
+            lambda: {p: g.cpu() for p, g in radial_distributions(
+                on_device, edges, cell=device_cells, convention="mdanalysis", **rdf).items()},
+            lambda: radial_distributions(positions, edges, cell=cells, convention="mdanalysis",
+                                         **rdf), n)
+        comparisons[f"h(r) on {args.device} vs CPU"] = (
+            lambda: interatomic_distance_distribution(on_device, hr_edges,
+                                                      normalisation="in_range").cpu(),
+            lambda: interatomic_distance_distribution(positions, hr_edges,
+                                                      normalisation="in_range"), n)
     ms = {name: ([], []) for name in comparisons}
     results = {}
     print(f"\n{'round':>5} {'load before':>16} {'load after':>16}  "
@@ -212,6 +230,13 @@ def main(args: argparse.Namespace) -> None:
     mine, theirs = results["h(r) vs N^2 + numpy.histogram"]
     print(f"  h(r) vs the recipe                               {np.abs(mine - theirs).max():.2e}"
           " (their first edge is 1e-6 Å, ours 0)")
+    if torch.device(args.device).type != "cpu":
+        mine, theirs = results[f"RDFs on {args.device} vs CPU"]
+        print(f"  RDFs on {args.device} vs on the CPU                   "
+              f"{max(np.abs(mine[p].numpy() - theirs[p]).max() for p in pairs):.2e}")
+        mine, theirs = results[f"h(r) on {args.device} vs CPU"]
+        print(f"  h(r) on {args.device} vs on the CPU                   "
+              f"{np.abs(mine.numpy() - theirs).max():.2e}")
     print(f"threads at the end: {thread_counts()}; load {load()}")
 
 

@@ -93,6 +93,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="instead of the benchmark, cProfile CONFIG's MD and print the top")
     parser.add_argument("--profile-steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of the models, their batches and calculators "
+                             "(cuda: scripts/gpu_check.sh)")
     return parser.parse_args(argv)
 
 
@@ -149,11 +152,19 @@ def nequip_kwargs(energies, forces, n_atoms: int, structures, seed: int) -> dict
                 per_type_energy_scales={t: scale for t in NEQUIP_TYPES}, **NEQUIP_CONFIG)
 
 
-class Timer:
-    """Accumulated seconds and calls of a wrapped callable."""
+def clock(device: str = "cpu") -> float:
+    """perf_counter, after the device's queued work has finished (CUDA runs asynchronously)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
 
-    def __init__(self):
+
+class Timer:
+    """Accumulated seconds and calls of a wrapped callable (on ``device``'s clock)."""
+
+    def __init__(self, device: str = "cpu"):
         self.seconds, self.calls, self.active = 0.0, 0, True
+        self.device = device
 
     def reset(self):
         self.seconds, self.calls = 0.0, 0
@@ -162,9 +173,9 @@ class Timer:
         def timed(*args, **kwargs):
             if not self.active:
                 return fn(*args, **kwargs)
-            start = time.perf_counter()
+            start = clock(self.device)
             out = fn(*args, **kwargs)
-            self.seconds += time.perf_counter() - start
+            self.seconds += clock(self.device) - start
             self.calls += 1
             if on_result is not None:
                 on_result(out)
@@ -180,6 +191,7 @@ class Config:
     name: str
     params: int
     dtype: torch.dtype
+    device: str = "cpu"
     trains: bool = True  # False: MD only (a compiled model, or a "+fix" calculator row)
 
     def train_step(self, step: int) -> int:
@@ -254,8 +266,9 @@ def dense_radius_graph(batch, cutoff: float, fallback=radius_graph):
 
 class MlffkitConfig(Config):
     def __init__(self, name: str, frames, structures, batch_size: int, seed: int,
-                 proposed: bool = False):
+                 proposed: bool = False, device: str = "cpu"):
         self.name, self.dtype = name + ("+fix" if proposed else ""), DTYPE
+        self.device = device
         self.base, self.proposed, self.trains = name, proposed, not proposed
         with default_dtype(DTYPE):
             torch.manual_seed(seed)
@@ -268,12 +281,14 @@ class MlffkitConfig(Config):
                                          batches=self.batches[:1])
             self.md_model = build_model(name).to(DTYPE)
             self.md_model.load_state_dict(self.model.state_dict())
+            self.model.to(device), self.md_model.to(device)
+            self.batches = [b.to(device) for b in self.batches]
         self.params = sum(p.numel() for p in self.model.parameters())
         self.objective = EnergyForceObjective()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
-        self.calc = (ProposedCalculator(self.md_model, dtype=DTYPE) if proposed
-                     else mlff_calculator(self.md_model, dtype=DTYPE))
-        self.t_calc, self.t_model, self.t_nl = Timer(), Timer(), Timer()
+        self.calc = (ProposedCalculator(self.md_model, dtype=DTYPE, device=device) if proposed
+                     else mlff_calculator(self.md_model, dtype=DTYPE, device=device))
+        self.t_calc, self.t_model, self.t_nl = Timer(device), Timer(device), Timer(device)
         self.edges = []
         self.calc.calculate = self.t_calc.wrap(self.calc.calculate)
         self.calc.potential.forward = self.t_model.wrap(self.calc.potential.forward)
@@ -309,7 +324,7 @@ class NequIPConfig(Config):
     """NequIP 0.19 built from a config dict (no training data needed), eager mode."""
 
     def __init__(self, frames, structures, batch_size: int, seed: int, aoti: bool = False,
-                 name: str = "nequip"):
+                 name: str = "nequip", device: str = "cpu"):
         from nequip.data import AtomicDataDict, from_ase
         from nequip.integrations.ase import NequIPCalculator
         from nequip.integrations.utils import basic_transforms
@@ -320,6 +335,9 @@ class NequIPConfig(Config):
         self.global_dtype = torch.get_default_dtype()
         torch.set_default_dtype(DTYPE)  # mlffkit's sections set their own anyway
         self.name, self.dtype, self.keys, self.trains = name, DTYPE, AtomicDataDict, not aoti
+        self.device = device
+        if aoti and torch.device(device).type != "cpu":
+            raise SystemExit("--nequip-aoti compiles for the CPU only")
         self.type_names = NEQUIP_TYPES
         symbols = {1: "H", 6: "C", 8: "O"}
         numbers = np.asarray(frames.numbers)
@@ -330,6 +348,7 @@ class NequIPConfig(Config):
             with default_dtype(self.global_dtype):
                 self.model = NequIPGNNModel(**kwargs)
                 self.md_model = NequIPGNNModel(**kwargs).eval()  # same seed, same weights
+        self.model.to(device)
         self.params = sum(p.numel() for p in self.model.parameters())
         self.transforms = basic_transforms(self.model.metadata, NEQUIP_CONFIG["r_max"],
                                            self.type_names, {t: t for t in self.type_names})
@@ -345,19 +364,21 @@ class NequIPConfig(Config):
                     for t in self.transforms:
                         data = t(data)
                     items.append(data)
-                batch = AtomicDataDict.batched_from_list(items)
-                energy = torch.tensor([float(s.energy) for s in chunk], dtype=DTYPE)
-                forces = torch.cat([s.forces for s in chunk]).to(DTYPE)
+                batch = {k: v.to(device) if torch.is_tensor(v) else v
+                         for k, v in AtomicDataDict.batched_from_list(items).items()}
+                energy = torch.tensor([float(s.energy) for s in chunk], dtype=DTYPE,
+                                      device=device)
+                forces = torch.cat([s.forces for s in chunk]).to(device, DTYPE)
                 self.batches.append((batch, energy, forces))
         self.weights = LossWeights()
         self.symbols = [symbols[int(z)] for z in numbers]
-        self.t_calc, self.t_model, self.t_nl = Timer(), Timer(), Timer()
+        self.t_calc, self.t_model, self.t_nl = Timer(device), Timer(device), Timer(device)
         self.edges = []
         self.compile_note = "eager (uncompiled) model"
         model_for_md = self.md_model
         if aoti:
             model_for_md = self._aoti(frames)
-        self.calc = NequIPCalculator(model_for_md, device="cpu", transforms=self.transforms)
+        self.calc = NequIPCalculator(model_for_md, device=device, transforms=self.transforms)
         self.calc.calculate = self.t_calc.wrap(self.calc.calculate)
         self.calc.call_model = self.t_model.wrap(self.calc.call_model)
         nl = [i for i, t in enumerate(self.calc.transforms) if type(t).__name__ ==
@@ -436,11 +457,11 @@ class NequIPConfig(Config):
 
 def time_training(config: Config, seconds: float, min_steps: int, step0: int) -> float:
     """Frames per second over at least ``min_steps`` steps lasting about ``seconds``."""
-    frames, steps, start = 0, 0, time.perf_counter()
-    while steps < min_steps or time.perf_counter() - start < seconds:
+    frames, steps, start = 0, 0, clock(config.device)
+    while steps < min_steps or clock(config.device) - start < seconds:
         frames += config.train_step(step0 + steps)
         steps += 1
-    return frames / (time.perf_counter() - start)
+    return frames / (clock(config.device) - start)
 
 
 def md_starts(frames, n: int) -> list[Atoms]:
@@ -519,23 +540,25 @@ def build_configs(args, frames, structures) -> tuple[list[Config], list[str]]:
         names.append("equiformer_md17")
     configs: list[Config] = []
     for n in names:  # a "+fix" row right after its base, so that they run back to back
-        configs.append(MlffkitConfig(n, frames, structures, args.batch_size, args.seed))
+        configs.append(MlffkitConfig(n, frames, structures, args.batch_size, args.seed,
+                                     device=args.device))
         if args.proposed and n != "equiformer_md17":
             configs.append(MlffkitConfig(n, frames, structures, args.batch_size, args.seed,
-                                         proposed=True))
+                                         proposed=True, device=args.device))
     if args.profile is None or args.profile == NEQUIP:
         if args.no_nequip:
             notes.append("NequIP skipped (--no-nequip)")
         else:
             ok, message = nequip_status()
             if ok:
-                configs.append(NequIPConfig(frames, structures, args.batch_size, args.seed))
+                configs.append(NequIPConfig(frames, structures, args.batch_size, args.seed,
+                                            device=args.device))
                 notes.append(f"NequIP: {message}, NequIPGNNModel({NEQUIP_CONFIG}), eager "
                              "(uncompiled) model in training and MD, ASE NequIPCalculator with "
                              f"the '{configs[-1].nl_backend}' neighbour list")
                 if args.nequip_aoti:
                     configs.append(NequIPConfig(frames, structures, args.batch_size, args.seed,
-                                                aoti=True, name=NEQUIP_AOTI))
+                                                aoti=True, name=NEQUIP_AOTI, device=args.device))
                     notes.append(f"{NEQUIP_AOTI}: the same model {configs[-1].compile_note} "
                                  "for ASE (nequip-compile --mode aotinductor --target ase), "
                                  "loaded with nequip's load_compiled_model; MD only")
@@ -603,8 +626,8 @@ def main(args):
         get = (lambda row: row) if key is None else (lambda row: row[key])
         return median([get(a) / get(b) for a, b in zip(table[name], table[ref])])
 
-    print(f"MD17 aspirin ({DATASET}, 21 atoms), float32, batch {args.batch_size}, "
-          f"{args.threads} thread(s), {args.rounds} rounds x ~{args.seconds:g} s per run, "
+    print(f"MD17 aspirin ({DATASET}, 21 atoms), float32 on {args.device}, batch "
+          f"{args.batch_size}, {args.threads} thread(s), {args.rounds} rounds x ~{args.seconds:g} s per run, "
           f"NVE dt 0.5 fs in chunks of {args.md_chunk} steps from real frames")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load average {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end; "
