@@ -114,12 +114,26 @@ display(Markdown(to_run + " ".join(
 # comparing.
 
 # %% tags=["hide-input"]
-learned = eb.learned(errors).set_index(["system", "model"])
+learned = eb.learned(errors, result.arrays).set_index(["system", "model"])
 display(learned.round(1))
 failed = learned.index[~learned["beats both"]].tolist()
 display(Markdown("Every model beats both trivial predictors." if not failed else
                  f"**Not learned:** {failed}; they are kept in the tables but their rows say "
                  "nothing about the architecture."))
+# where a model's energy MAE is mostly a constant offset, say so: the surface may be learned
+# when its zero is not
+offset = learned[learned["energy_offset_meV"].abs() > 0.5 * learned["energy_mae_meV"]]
+offset = offset[offset["energy_mae_meV"] > 2 * offset["energy_mae_offset_removed_meV"]]
+if len(offset):
+    others = learned.drop(offset.index)["energy_mae_offset_removed_meV"]
+    display(Markdown(
+        "Energy errors that are mostly a constant offset (mean signed error; MAE with it "
+        "removed, beside the other models' on the same system): " + "; ".join(
+            f"{eb.LABELS[model]} on {system} {r['energy_offset_meV']:+.0f} meV "
+            f"({r['energy_mae_offset_removed_meV']:.1f} meV left; others "
+            f"{others.xs(system).min():.1f}–{others.xs(system).max():.1f})"
+            for (system, model), r in offset.iterrows()) + ". The shape of the energy surface "
+        "is learned there; its zero is not."))
 
 # %% [markdown]
 # ## Table 1: energy and force MAE, ours beside the paper's

@@ -288,3 +288,17 @@ def test_timing_rank_agreement_orders_cost_as_the_paper_does():
     assert md["spearman"] == pytest.approx(1.0) and md["low"] == pytest.approx(1.0)
     assert md["p_agree"] == pytest.approx(1 / 24)
     assert table.loc[("xtb-md17/aspirin", "md_min_per_1000_steps"), "models"] == 0
+
+
+def test_learned_splits_the_energy_error_into_a_constant_offset_and_the_rest():
+    errors = pd.DataFrame({"system": ["acac"] * 2, "model": ["nequip", "torchmdnet"],
+                           "energy_mae_meV": [2.0, 101.0], "mean_energy_baseline_meV": 100.0,
+                           "force_mae_meV_A": 10.0, "zero_force_baseline_meV_A": 500.0})
+    arrays = {"acac.nequip.energy_error": np.array([0.002, -0.002]),
+              "acac.torchmdnet.energy_error": np.array([-0.1, -0.102])}   # eV
+    t = benchmark.learned(errors, arrays).set_index("model")
+    assert t.loc["nequip", "energy_offset_meV"] == pytest.approx(0.0)
+    assert t.loc["nequip", "energy_mae_offset_removed_meV"] == pytest.approx(2.0)
+    assert t.loc["torchmdnet", "energy_offset_meV"] == pytest.approx(-101.0)
+    assert t.loc["torchmdnet", "energy_mae_offset_removed_meV"] == pytest.approx(1.0)
+    assert list(t["beats both"]) == [True, False]

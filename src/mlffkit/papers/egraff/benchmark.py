@@ -408,12 +408,19 @@ def table1(errors: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def learned(errors: pd.DataFrame) -> pd.DataFrame:
-    """Did each run learn? Its test errors beside the trivial predictors."""
+def learned(errors: pd.DataFrame, arrays: dict | None = None) -> pd.DataFrame:
+    """Did each run learn? Its test errors beside the trivial predictors. With the sweep's
+    ``arrays`` (per-frame energy errors), also the mean signed energy error
+    (``energy_offset_meV``) and the energy MAE once that constant is removed
+    (``energy_mae_offset_removed_meV``): what is left when only the energy zero is wrong."""
     out = errors[["system", "model", "energy_mae_meV", "mean_energy_baseline_meV",
                   "force_mae_meV_A", "zero_force_baseline_meV_A"]].copy()
     out["beats both"] = ((out["energy_mae_meV"] < out["mean_energy_baseline_meV"])
                          & (out["force_mae_meV_A"] < out["zero_force_baseline_meV_A"]))
+    if arrays is not None:
+        error = [1e3 * arrays[f"{r.system}.{r.model}.energy_error"] for r in out.itertuples()]
+        out["energy_offset_meV"] = [e.mean() for e in error]
+        out["energy_mae_offset_removed_meV"] = [np.abs(e - e.mean()).mean() for e in error]
     return out
 
 
