@@ -627,7 +627,8 @@ def main(args):
         return median([get(a) / get(b) for a, b in zip(table[name], table[ref])])
 
     print(f"MD17 aspirin ({DATASET}, 21 atoms), float32 on {args.device}, batch "
-          f"{args.batch_size}, {args.threads} thread(s), {args.rounds} rounds x ~{args.seconds:g} s per run, "
+          f"{args.batch_size}, {args.threads} thread(s), {args.rounds} rounds x "
+          f"~{args.seconds:g} s per run, "
           f"NVE dt 0.5 fs in chunks of {args.md_chunk} steps from real frames")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load average {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end; "

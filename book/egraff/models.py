@@ -249,8 +249,8 @@ display(Markdown("EGraFFBench's force MAE over Liao & Smidt's (same 950-frame MD
 cost = eb.timing(errors, result.tables["settings"])
 cost["label"] = cost["model"].map(eb.LABELS)
 paper_cost = eb.paper_table4(paper).rename(columns={"model": "label"})
-both_costs = pd.concat([cost.assign(source="ours"),
-                        paper_cost[paper_cost["system"].isin(cost["system"])].assign(source="paper")],
+paper_cost = paper_cost[paper_cost["system"].isin(cost["system"])]
+both_costs = pd.concat([cost.assign(source="ours"), paper_cost.assign(source="paper")],
                        ignore_index=True)
 for measure, title in (("train_min_per_epoch", "Training, minutes per epoch (ours: one CPU "
                         "thread; paper: an A100 GPU)"),

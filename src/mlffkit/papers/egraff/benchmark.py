@@ -624,7 +624,8 @@ def timing_rank_agreement(cost: pd.DataFrame, runs: pd.DataFrame, paper: pd.Data
                 else:
                     mine = runs[runs["system"] == system]
                     # a run: its start frame, and its temperature where a system has several
-                    units = [c for c in ("start_frame", "T_K") if c in mine and mine[c].notna().all()]
+                    units = [c for c in ("start_frame", "T_K")
+                             if c in mine and mine[c].notna().all()]
                     per_run = mine.pivot_table(index="model", columns=units,
                                                values="md_min").loc[models].dropna(axis=1)
                     rho, low, high = _spearman_interval(
