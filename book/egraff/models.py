@@ -124,14 +124,20 @@ display(Markdown("Every model beats both trivial predictors." if not failed else
 # when its zero is not
 offset = learned[learned["energy_offset_meV"].abs() > 0.5 * learned["energy_mae_meV"]]
 offset = offset[offset["energy_mae_meV"] > 2 * offset["energy_mae_offset_removed_meV"]]
+others = learned.drop(offset.index)["energy_mae_offset_removed_meV"]
+
+
+def others_on(system):
+    rest = others[others.index.get_level_values("system") == system]
+    return f"; others {rest.min():.1f}–{rest.max():.1f}" if len(rest) else ""
+
+
 if len(offset):
-    others = learned.drop(offset.index)["energy_mae_offset_removed_meV"]
     display(Markdown(
         "Energy errors that are mostly a constant offset (mean signed error; MAE with it "
         "removed, beside the other models' on the same system): " + "; ".join(
             f"{eb.LABELS[model]} on {system} {r['energy_offset_meV']:+.0f} meV "
-            f"({r['energy_mae_offset_removed_meV']:.1f} meV left; others "
-            f"{others.xs(system).min():.1f}–{others.xs(system).max():.1f})"
+            f"({r['energy_mae_offset_removed_meV']:.1f} meV left{others_on(system)})"
             for (system, model), r in offset.iterrows()) + ". The shape of the energy surface "
         "is learned there; its zero is not."))
 
