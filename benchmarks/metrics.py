@@ -182,7 +182,8 @@ def main(args: argparse.Namespace) -> None:
                                                       normalisation="in_range"),
             lambda: fu_et_al_h_of_r(positions, fu_edges), n),
     }
-    if torch.device(args.device).type != "cpu":
+    on_accelerator = torch.device(args.device).type != "cpu"
+    if on_accelerator:
         # the same functions on device tensors; .cpu() on the results waits for the device
         on_device = torch.as_tensor(positions, device=args.device)
         device_cells = torch.as_tensor(cells, device=args.device)
@@ -230,7 +231,7 @@ def main(args: argparse.Namespace) -> None:
     mine, theirs = results["h(r) vs N^2 + numpy.histogram"]
     print(f"  h(r) vs the recipe                               {np.abs(mine - theirs).max():.2e}"
           " (their first edge is 1e-6 Å, ours 0)")
-    if torch.device(args.device).type != "cpu":
+    if on_accelerator:
         mine, theirs = results[f"RDFs on {args.device} vs CPU"]
         print(f"  RDFs on {args.device} vs on the CPU                   "
               f"{max(np.abs(mine[p].numpy() - theirs[p]).max() for p in pairs):.2e}")

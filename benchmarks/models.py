@@ -281,7 +281,8 @@ class MlffkitConfig(Config):
                                          batches=self.batches[:1])
             self.md_model = build_model(name).to(DTYPE)
             self.md_model.load_state_dict(self.model.state_dict())
-            self.model.to(device), self.md_model.to(device)
+            self.model.to(device)
+            self.md_model.to(device)
             self.batches = [b.to(device) for b in self.batches]
         self.params = sum(p.numel() for p in self.model.parameters())
         self.objective = EnergyForceObjective()
